@@ -1,0 +1,24 @@
+import { Command, CommanderError } from "commander";
+import { ExitCode } from "../../tiers/errors.js";
+import { registerPlanCommand } from "./commands/plan.js";
+
+/** The `tiers` CLI. Each command lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const program = new Command("tiers")
+    .description("test-tiers: provision and run test tiers, locally or on Kubernetes")
+    .showHelpAfterError()
+    .exitOverride();
+  registerPlanCommand(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; every other commander error is a usage error.
+    process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  } else {
+    throw error;
+  }
+}
