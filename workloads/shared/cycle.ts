@@ -1,0 +1,107 @@
+import { z } from "zod";
+import { PHASE_NAMES, REGION_ROLES } from "../../tiers/schema/names.js";
+
+/** One point of a time series (SUT resource use, per-second load figures). */
+export const Sample = z.strictObject({
+  /** Epoch milliseconds. */
+  ts_ms: z.number().int().nonnegative(),
+  phase: z.enum(PHASE_NAMES).nullable(),
+  /** `sut.cpu_pct`, `sut.rss_bytes`, `load.rps`, `load.p99_ms`, `load.errors` … */
+  series: z.string().min(1),
+  value: z.number(),
+});
+export type Sample = z.infer<typeof Sample>;
+
+/** Something that happened: a fault applied or undone, a SUT restart, a phase start, an abort. */
+export const CycleEvent = z.strictObject({
+  ts_ms: z.number().int().nonnegative(),
+  phase: z.enum(PHASE_NAMES).nullable(),
+  /** `fault.applied`, `fault.undone`, `sut.restarted`, `phase.started`, `phase.ended`, `cycle.aborted` … */
+  kind: z.string().min(1),
+  /** For faults: pod_kill, network_partition, resource_starvation, clock_skew, disk_failure. */
+  scenario: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type CycleEvent = z.infer<typeof CycleEvent>;
+
+export const GateOutcome = z.strictObject({
+  id: z.string(),
+  check: z.string(),
+  source: z.string(),
+  action: z.enum(["abort", "warn"]),
+  metric: z.string().optional(),
+  op: z.string().optional(),
+  threshold: z.number().optional(),
+  observed: z.number().nullable().optional(),
+  /** `pass`, `fail`, or `not_evaluated` (with the reason in `note`). */
+  outcome: z.enum(["pass", "fail", "not_evaluated"]),
+  note: z.string().optional(),
+});
+export type GateOutcome = z.infer<typeof GateOutcome>;
+
+const Band = z.strictObject({
+  min: z.number(),
+  max: z.number(),
+  mean: z.number().nullable(),
+  p95: z.number().nullable(),
+  reached: z.boolean().nullable(),
+});
+
+export const PhaseSummary = z.strictObject({
+  name: z.enum(PHASE_NAMES),
+  index: z.number().int().min(0),
+  status: z.enum(["completed", "aborted", "skipped", "not_run"]),
+  started_at: z.string().datetime().nullable(),
+  ended_at: z.string().datetime().nullable(),
+  planned_duration_ms: z.number().int().nonnegative(),
+  duration_ms: z.number().nonnegative().nullable(),
+  load: z.strictObject({
+    target_rps: z.number().nullable(),
+    achieved_rps: z.number().nullable(),
+    requests: z.number().int().nonnegative(),
+    errors: z.number().int().nonnegative(),
+    error_rate: z.number().nullable(),
+    p50_ms: z.number().nullable(),
+    p95_ms: z.number().nullable(),
+    p99_ms: z.number().nullable(),
+  }),
+  cpu: Band.nullable(),
+  memory: Band.nullable(),
+  gate: z.strictObject({ verdict: z.enum(["passed", "warned", "aborted"]), rules: z.array(GateOutcome) }),
+});
+export type PhaseSummary = z.infer<typeof PhaseSummary>;
+
+/** The cycle as a whole: what ran, the calibration, each phase's figures and gate, the verdict. */
+export const CycleSummary = z.strictObject({
+  cycle_id: z.string().min(1),
+  plan_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  tier: z.string(),
+  suite_id: z.string(),
+  environment: z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    region: z.string(),
+    role: z.enum(REGION_ROLES),
+  }),
+  started_at: z.string().datetime(),
+  ended_at: z.string().datetime().nullable(),
+  status: z.enum(["completed", "aborted", "failed", "interrupted"]),
+  verdict: z.enum(["passed", "failed"]),
+  reason: z.string().optional(),
+  calibration: z
+    .strictObject({
+      saturation_rps: z.number().positive(),
+      method: z.string(),
+      steps: z.array(
+        z.strictObject({
+          rps: z.number(),
+          achieved_rps: z.number(),
+          p99_ms: z.number(),
+          error_rate: z.number(),
+        }),
+      ),
+    })
+    .nullable(),
+  phases: z.array(PhaseSummary),
+});
+export type CycleSummary = z.infer<typeof CycleSummary>;
