@@ -12,7 +12,7 @@ export const BUNDLE_SCHEMA_VERSION = 1;
  */
 export const BundleManifest = z.strictObject({
   bundle_schema: z.number().int().positive(),
-  bundle_id: z.string().uuid(),
+  bundle_id: z.uuid(),
   cycle_id: z.string().min(1),
   tier: z.string().min(1),
   region: z.string().min(1),

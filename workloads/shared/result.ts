@@ -29,7 +29,7 @@ export const Validation = z.strictObject({
 
 export const Result = z.strictObject({
   /** Unique per execution (uuid); the key that makes imports idempotent. */
-  result_id: z.string().uuid(),
+  result_id: z.uuid(),
   /** `<phase>/<test name>` from the plan, or `<phase>/load` for the phase's own load. */
   test_id: z.string().min(1),
   test_name: z.string().min(1),
