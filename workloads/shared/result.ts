@@ -7,13 +7,14 @@ import { PHASE_NAMES, TOOL_NAMES } from "../../tiers/schema/names.js";
  *
  * status:
  * - `passed`  the tool ran, its output matched the contract's results, every rule held;
- * - `failed`  the tool ran and its output was valid, but a rule failed (`validation.status` failed);
+ * - `failed`  the tool failed (non-zero exit, timeout, crash, an `error` in its JSON) or a rule
+ *             failed (`validation.status` failed); `reason` says which, `exit_code` is kept;
  * - `invalid` parameters broke the contract (the tool was not run), or the output did not match it
- *             (malformed, truncated, missing a required metric, wrong type);
- * - `error`   the tool itself failed: non-zero exit, timeout, crash, an `error` in its JSON;
- * - `skipped` the tool is not installed here, or the step cannot run on this target (reason says).
+ *             (malformed, truncated, empty, missing a required metric, wrong type);
+ * - `skipped` the tool is not installed here ("tool not installed: …"), or the step cannot run on
+ *             this target; `reason` says which.
  */
-export const RESULT_STATUSES = ["passed", "failed", "invalid", "error", "skipped"] as const;
+export const RESULT_STATUSES = ["passed", "failed", "invalid", "skipped"] as const;
 export type ResultStatus = (typeof RESULT_STATUSES)[number];
 
 export const MetricValue = z.strictObject({
