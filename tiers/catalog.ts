@@ -66,55 +66,59 @@ export function loadCatalog(dir: string = BUILTIN_CATALOG_DIR): Catalog {
   const toolsF = read("tools.yaml", ToolsFile);
   const contractsF = read("contracts.yaml", ContractsFile);
   const envF = read("environments.yaml", EnvironmentDefaultsFile);
+
+  // Cross-file checks run on every file that is itself well formed, so one load reports everything.
+  const contracts = contractsF.value?.contracts;
+  if (contracts) {
+    for (const [name, spec] of Object.entries(contracts)) {
+      for (const p of checkContract(spec))
+        issues.add(at(contractsF.source!, ["contracts", name, ...p.path], p));
+    }
+  }
+  if (contracts && toolsF.value) {
+    for (const [tool, spec] of Object.entries(toolsF.value.tools)) {
+      if (spec.default_contract !== null && !(spec.default_contract in contracts)) {
+        issues.add(
+          at(toolsF.source!, ["tools", tool, "default_contract"], {
+            message: "names no contract of contracts.yaml",
+            got: JSON.stringify(spec.default_contract),
+            expected: `one of ${Object.keys(contracts).join(", ")}`,
+          }),
+        );
+      }
+    }
+  }
+  if (monitoringF.value) {
+    for (const problem of gateReferenceProblems(monitoringF.value)) {
+      issues.add(at(monitoringF.source!, problem.path, problem));
+    }
+  }
+  if (tiersF.value) {
+    for (const t of TIER_NAMES) {
+      const tier = tiersF.value.tiers[t];
+      if (tier.failure_injection !== tier.phases.includes("chaos")) {
+        issues.add(
+          at(tiersF.source!, ["tiers", t, "failure_injection"], {
+            message: "failure_injection must be true exactly when the tier runs the chaos phase",
+          }),
+        );
+      }
+    }
+  }
   issues.throwIfAny(`invalid catalog in ${dir}`);
 
-  const tiers = tiersF.value!.tiers;
   const phases = Object.fromEntries(phasesF.value!.phases.map((p) => [p.name, p])) as Record<
     PhaseName,
     PhaseSpec
   >;
-  const monitoring = monitoringF.value!;
-  const tools = toolsF.value!.tools;
-  const contracts = contractsF.value!.contracts;
-
-  // Cross-file checks: contracts are consistent, tools name real contracts, gates name real conditions.
-  for (const [name, spec] of Object.entries(contracts)) {
-    for (const p of checkContract(spec))
-      issues.add(at(contractsF.source!, ["contracts", name, ...p.path], p));
-  }
-  for (const [tool, spec] of Object.entries(tools)) {
-    if (spec.default_contract !== null && !(spec.default_contract in contracts)) {
-      issues.add(
-        at(toolsF.source!, ["tools", tool, "default_contract"], {
-          message: "names no contract of contracts.yaml",
-          got: JSON.stringify(spec.default_contract),
-          expected: `one of ${Object.keys(contracts).join(", ")}`,
-        }),
-      );
-    }
-  }
-  for (const problem of gateReferenceProblems(monitoring)) {
-    issues.add(at(monitoringF.source!, problem.path, problem));
-  }
-  for (const t of TIER_NAMES) {
-    if (tiers[t].failure_injection !== tiers[t].phases.includes("chaos")) {
-      issues.add(
-        at(tiersF.source!, ["tiers", t, "failure_injection"], {
-          message: "failure_injection must be true exactly when the tier runs the chaos phase",
-        }),
-      );
-    }
-  }
-  issues.throwIfAny(`invalid catalog in ${dir}`);
-
   const catalog: Catalog = {
     dir,
-    tiers,
+    tiers: tiersF.value!.tiers,
     phases,
     topology: topologyF.value!,
-    monitoring,
-    tools,
-    contracts,
+    monitoring: monitoringF.value!,
+    tools: toolsF.value!.tools,
+    contracts: contracts!,
     environmentDefaults: envF.value!.environment_defaults,
     defaultSuitePath: join(dir, "suites", "default.yaml"),
   };

@@ -1,3 +1,6 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../tiers/catalog.js";
 import { PHASE_NAMES, TIER_NAMES } from "../../tiers/schema/names.js";
@@ -209,5 +212,47 @@ describe("monitoring, alerts, autoscaling and topology equal seed 001", () => {
     expect(strategies.map((s) => s.name)).toStrictEqual(Object.keys(seed.strategies));
     const vr = /> (\d+)%/.exec(seed.strategies.version_rollback!.trigger)!;
     expect(strategies[0]!.trigger.value).toBe(Number(vr[1]));
+  });
+});
+
+describe("a broken catalog is refused with every problem at once", () => {
+  it("names the missing tier, the bad figure and the gate that refers to nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tiers-catalog-"));
+    try {
+      cpSync(catalog.dir, dir, { recursive: true });
+      const edit = (file: string, from: RegExp, to: string) => {
+        const text = readFileSync(join(dir, file), "utf8");
+        expect(text).toMatch(from);
+        writeFileSync(join(dir, file), text.replace(from, to));
+      };
+      edit("tiers.yaml", /\n {2}ultimate:[\s\S]*$/, "\n");
+      edit("phases.yaml", /duration_s: 900\n/, "duration_s: -900\n");
+      edit("monitoring.yaml", /"alert:HighLatency"/, '"alert:HighLatence"');
+      let message = "";
+      try {
+        loadCatalog(dir);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      const lines = message.split("\n").map((l) => l.trim().replace(`${dir}/`, ""));
+      expect(lines[0]).toBe(`invalid catalog in ${dir}`);
+      const line =
+        readFileSync(join(dir, "phases.yaml"), "utf8").split("\n").indexOf("    duration_s: -900") + 1;
+      expect(lines).toContain(
+        `phases.yaml:${line}:17 phases[1].duration_s: too small (got -900, expected a value > 0)`,
+      );
+      expect(
+        lines.some((l) =>
+          l.includes('gates.default[1].when: names no alert of the catalog (got "alert:HighLatence"'),
+        ),
+      ).toBe(true);
+      expect(
+        lines.some((l) =>
+          /^tiers\.yaml:\d+:\d+ tiers\.ultimate: is required \(expected a mapping\)$/.test(l),
+        ),
+      ).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

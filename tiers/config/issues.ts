@@ -66,8 +66,10 @@ export class ConfigError extends TiersError {
   }
 }
 
+/** Sorted by place, and each distinct problem once (a shared rule checked per phase reports once). */
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
-  return [...issues].sort(
+  const unique = new Map(issues.map((i) => [formatIssue(i), i]));
+  return [...unique.values()].sort(
     (a, b) =>
       a.file.localeCompare(b.file) ||
       (a.line ?? 0) - (b.line ?? 0) ||

@@ -84,6 +84,15 @@ function mapIssue(
       ];
     }
     case "invalid_value":
+      if (zi.input === undefined) {
+        return [
+          {
+            ...base,
+            message: "is required",
+            expected: `one of ${(zi.values ?? []).map((v) => String(v)).join(", ")}`,
+          },
+        ];
+      }
       return [
         {
           ...base,
@@ -117,7 +126,12 @@ function mapIssue(
           ...base,
           message: "does not match the required format",
           got: describeValue(zi.input),
-          expected: zi.pattern ? `a string matching ${zi.pattern}` : (zi.format ?? "another format"),
+          // A schema's own message ("expected a size such as 16Gi") says more than its regex.
+          expected: !zi.message.startsWith("Invalid")
+            ? zi.message.replace(/^expected /, "")
+            : zi.pattern
+              ? `a string matching ${zi.pattern}`
+              : (zi.format ?? "another format"),
         },
       ];
     case "invalid_union": {

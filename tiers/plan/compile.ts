@@ -34,6 +34,7 @@ export function compilePlan(request: CompileRequest): CyclePlan {
   const catalog = request.catalog ?? loadCatalog();
   const userFile = request.suiteFile ?? loadSuiteFile(catalog.defaultSuitePath);
   const issues = new IssueCollector();
+  issues.addAll(request.resolved.issues ?? []);
   const warnings: string[] = [];
   const ctx: CompileContext = { catalog, resolved: request.resolved, suiteFile: userFile, issues, warnings };
   const { options } = request.resolved;

@@ -61,6 +61,11 @@ export interface OptionLayers {
 export interface ResolvedOptions {
   readonly options: PlanOptions;
   readonly origins: Readonly<Partial<Record<PlanOptionKey, OptionOrigin>>>;
+  /**
+   * Problems with values that were refused (the previous layer's value stands in for them), so
+   * the compiler can report them together with its own. Empty when every value was accepted.
+   */
+  readonly issues?: readonly ConfigIssue[];
 }
 
 /** Built-in defaults under every caller's. */
@@ -77,7 +82,8 @@ export const DEFAULT_MAX_CONNECTIONS: Readonly<Record<LoadMode, number>> = { abs
 /**
  * Layers defaults < file < environment < command line in one function (k6's
  * getConsolidatedConfig) and validates each value where it was given, so every problem names its
- * origin. All problems are thrown together as one `ConfigError`.
+ * origin. A refused value leaves the lower layer's value in place and is returned in `issues`, so
+ * the compiler goes on and reports everything at once; only a missing tier stops here.
  */
 export function resolvePlanOptions(layers: OptionLayers): ResolvedOptions {
   const issues = new IssueCollector();
@@ -92,8 +98,10 @@ export function resolvePlanOptions(layers: OptionLayers): ResolvedOptions {
       origins[key] = { ...layers.file.source.positionOf(["options", key]), path: `options.${key}` };
     }
   }
+  let tierRefused = false;
   const takeRaw = (raw: string | undefined, key: PlanOptionKey, origin: OptionOrigin): void => {
     if (raw === undefined) return;
+    if (key === "tier") tierRefused = true;
     const parsed = parseRaw(raw, PLAN_OPTION_DEFS[key].kind);
     if (parsed === undefined) {
       issues.add({
@@ -116,6 +124,7 @@ export function resolvePlanOptions(layers: OptionLayers): ResolvedOptions {
     }
     values[key] = check.data;
     origins[key] = origin;
+    if (key === "tier") tierRefused = false;
   };
   for (const key of Object.keys(PLAN_OPTION_DEFS) as PlanOptionKey[]) {
     const def = PLAN_OPTION_DEFS[key];
@@ -125,21 +134,23 @@ export function resolvePlanOptions(layers: OptionLayers): ResolvedOptions {
     takeRaw(layers.cli?.[key], key, { file: "command line", path: PLAN_OPTION_DEFS[key].cli });
   }
   if (values.tier === undefined) {
-    issues.add({
-      file: "command line",
-      path: "<tier>",
-      message: "no tier given",
-      expected: `one of ${TIER_NAMES.join(", ")}`,
-    });
+    if (!tierRefused) {
+      issues.add({
+        file: "command line",
+        path: "<tier>",
+        message: "no tier given",
+        expected: `one of ${TIER_NAMES.join(", ")}`,
+      });
+    }
+    issues.throwIfAny();
   }
-  issues.throwIfAny();
 
   const loadMode = values.load_mode as LoadMode;
   if (values.max_connections === undefined) {
     values.max_connections = DEFAULT_MAX_CONNECTIONS[loadMode];
     origins.max_connections = { file: "defaults", path: "max_connections" };
   }
-  return { options: values as unknown as PlanOptions, origins };
+  return { options: values as unknown as PlanOptions, origins, issues: issues.issues };
 }
 
 function parseRaw(raw: string, kind: OptionDef["kind"]): unknown {

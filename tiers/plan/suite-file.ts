@@ -21,6 +21,16 @@ export function loadSuiteFile(file: string): LoadedSuiteFile {
   }
   const r = validateSource(SuiteFile, source);
   issues.addAll(r.issues);
+  if (r.value && Object.keys(r.value).length === 0) {
+    issues.add({
+      file,
+      line: 1,
+      col: 1,
+      path: "(root)",
+      message: "nothing to load",
+      expected: "at least one of test_suites, contracts, environments, options",
+    });
+  }
   issues.throwIfAny(`invalid suite file ${file}`);
   return { file, source, content: r.value! };
 }

@@ -102,19 +102,15 @@ export const PlanOptionsSpec = z.strictObject({
 export type PlanOptionsSpec = z.infer<typeof PlanOptionsSpec>;
 
 /** A user file: any of suites, contracts, environments and options (seed 000's YAML shapes). */
-export const SuiteFile = z
-  .strictObject({
-    test_suites: z.record(z.string().regex(IDENTIFIER), SuiteSpec).optional(),
-    contracts: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]*$/), ContractSpec).optional(),
-    environments: z
-      .record(
-        z.string().regex(ENVIRONMENT_ID, { message: "expected lower case letters, digits, - and _" }),
-        EnvironmentSpec,
-      )
-      .optional(),
-    options: PlanOptionsSpec.optional(),
-  })
-  .refine((f) => f.test_suites || f.contracts || f.environments || f.options, {
-    message: "expected at least one of test_suites, contracts, environments, options",
-  });
+export const SuiteFile = z.strictObject({
+  test_suites: z.record(z.string().regex(IDENTIFIER), SuiteSpec).optional(),
+  contracts: z.record(z.string().regex(/^[A-Z][A-Za-z0-9]*$/), ContractSpec).optional(),
+  environments: z
+    .record(
+      z.string().regex(ENVIRONMENT_ID, { message: "expected lower case letters, digits, - and _" }),
+      EnvironmentSpec,
+    )
+    .optional(),
+  options: PlanOptionsSpec.optional(),
+});
 export type SuiteFile = z.infer<typeof SuiteFile>;
