@@ -84,6 +84,15 @@ function mapIssue(
       ];
     }
     case "invalid_value":
+      if (zi.input === undefined) {
+        return [
+          {
+            ...base,
+            message: "is required",
+            expected: `one of ${(zi.values ?? []).map((v) => String(v)).join(", ")}`,
+          },
+        ];
+      }
       return [
         {
           ...base,
