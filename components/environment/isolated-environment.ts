@@ -1,16 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import * as tls from "@pulumi/tls";
+import type * as random from "@pulumi/random";
+import type * as tls from "@pulumi/tls";
 import { ENVIRONMENT_ID } from "../../tiers/schema/names.js";
 import { cpuQuantity, memoryQuantity, type Resources } from "../../tiers/infra/sizing.js";
-import { CONTAINER_DEFAULTS, type WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
+import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import { imagePinProblem, PINNED_IMAGE_EXPECTED } from "../../tiers/infra/image-ref.js";
 import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
 import { environmentLabels } from "../shared/labels.js";
-import { networkPolicySpecs } from "./network-policies.js";
-import { quantities } from "./pod-security.js";
+import { createCredentials } from "./credentials.js";
+import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import {
   deployIperf3,
   deployOrchestrator,
@@ -190,55 +190,14 @@ export function createIsolatedEnvironment(
     c.opts({ dependsOn: [...(args.dependsOn ?? [])] }),
   );
   const namespace = ns.metadata.name;
-  const meta = (objectName: string, app?: string) => ({ name: objectName, namespace, labels: labels(app) });
+  const meta: ObjectMeta = (objectName, app) => ({ name: objectName, namespace, labels: labels(app) });
 
-  for (const p of networkPolicySpecs({
+  createGuardrails(c, meta, {
+    quota: args.quota,
+    maxContainer: args.maxContainer,
     monitoringNamespace: args.monitoringNamespace ?? "monitoring",
-    ...(args.bundles ? { bundleUpload: { exceptCidrs: args.bundles.exceptCidrs } } : {}),
-  })) {
-    new k8s.networking.v1.NetworkPolicy(c.name(p.name), { metadata: meta(p.name), spec: p.spec }, c.opts());
-  }
-  const quota = quantities(args.quota);
-  new k8s.core.v1.ResourceQuota(
-    c.name("quota"),
-    {
-      metadata: meta("environment"),
-      spec: {
-        hard: {
-          "requests.cpu": quota.cpu,
-          "requests.memory": quota.memory,
-          "limits.cpu": quota.cpu,
-          "limits.memory": quota.memory,
-          // Nothing of an environment is reachable from outside the cluster.
-          "services.loadbalancers": "0",
-          "services.nodeports": "0",
-        },
-      },
-    },
-    c.opts(),
-  );
-  const max = quantities({
-    cpu_millis: Math.min(args.quota.cpu_millis, args.maxContainer.cpu_millis),
-    memory_bytes: Math.min(args.quota.memory_bytes, args.maxContainer.memory_bytes),
+    ...(args.bundles ? { bundleUploadExcept: args.bundles.exceptCidrs } : {}),
   });
-  new k8s.core.v1.LimitRange(
-    c.name("limits"),
-    {
-      metadata: meta("container-defaults"),
-      spec: {
-        limits: [
-          {
-            type: "Container",
-            default: quantities(CONTAINER_DEFAULTS.limits),
-            defaultRequest: quantities(CONTAINER_DEFAULTS.requests),
-            max,
-          },
-        ],
-      },
-    },
-    c.opts(),
-  );
-
   const serviceAccount = new k8s.core.v1.ServiceAccount(
     c.name("orchestrator"),
     {
@@ -250,32 +209,7 @@ export function createIsolatedEnvironment(
     },
     c.opts(),
   );
-
-  const password = new random.RandomPassword(
-    c.name("api-token"),
-    { length: 48, special: false },
-    c.optsWith(providers.random),
-  );
-  const apiToken = pulumi.secret(password.result);
-  const tokenSecret = new k8s.core.v1.Secret(
-    c.name("api-token"),
-    {
-      metadata: meta("orchestrator-api-token", "orchestrator"),
-      type: "Opaque",
-      stringData: { token: apiToken },
-    },
-    c.opts(),
-  );
-  const key = new tls.PrivateKey(c.name("signing-key"), { algorithm: "ED25519" }, c.optsWith(providers.tls));
-  const signingSecret = new k8s.core.v1.Secret(
-    c.name("signing-key"),
-    {
-      metadata: meta("bundle-signing-key", "orchestrator"),
-      type: "Opaque",
-      stringData: { "private.pem": pulumi.secret(key.privateKeyPem), "public.pem": key.publicKeyPem },
-    },
-    c.opts(),
-  );
+  const credentials = createCredentials(c, meta, providers);
 
   const environmentJson = pulumi.all([args.bundles?.bucket ?? ""]).apply(([bucket]) =>
     JSON.stringify({
@@ -323,8 +257,8 @@ export function createIsolatedEnvironment(
     serviceAccount: serviceAccount.metadata.name,
     configMap: config.metadata.name,
     dataClaim: data.metadata.name,
-    tokenSecret: tokenSecret.metadata.name,
-    signingSecret: signingSecret.metadata.name,
+    tokenSecret: credentials.tokenSecret.metadata.name,
+    signingSecret: credentials.signingSecret.metadata.name,
     env: [
       { name: "TIERS_ENVIRONMENT", value: args.id },
       { name: "TIERS_TIER", value: args.tier },
@@ -350,7 +284,7 @@ export function createIsolatedEnvironment(
     namespace,
     orchestratorService: service,
     orchestratorUrl: pulumi.interpolate`http://${service}.${namespace}.svc.cluster.local:${ORCHESTRATOR_PORT}`,
-    apiToken,
-    signingPublicKeyPem: key.publicKeyPem,
+    apiToken: credentials.apiToken,
+    signingPublicKeyPem: credentials.signingPublicKeyPem,
   };
 }

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { argsError } from "../shared/args-error.js";
 import { childrenOf, type Children } from "../shared/children.js";
+import { createFlowLogs } from "./flow-logs.js";
 import { AZ_COUNT_RANGE, layoutSubnets } from "./subnets.js";
 
 export const REGION_NETWORK_TYPE = "tiers:network:RegionNetwork";
@@ -260,59 +261,4 @@ function adoptVpc(c: Children, vpcId: string): RegionNetworkOutputs {
       return [...ids].sort();
     }),
   };
-}
-
-function createFlowLogs(c: Children, vpc: aws.ec2.Vpc, retentionDays: number): void {
-  const group = new aws.cloudwatch.LogGroup(
-    c.name("flow-logs"),
-    { retentionInDays: retentionDays, tags: { Name: c.name("flow-logs") } },
-    c.opts(),
-  );
-  const role = new aws.iam.Role(
-    c.name("flow-logs"),
-    {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-            Action: "sts:AssumeRole",
-          },
-        ],
-      }),
-    },
-    c.opts(),
-  );
-  new aws.iam.RolePolicy(
-    c.name("flow-logs"),
-    {
-      role: role.id,
-      policy: group.arn.apply((arn) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-              Resource: [arn, `${arn}:*`],
-            },
-          ],
-        }),
-      ),
-    },
-    c.opts(),
-  );
-  new aws.ec2.FlowLog(
-    c.name("flow-logs"),
-    {
-      vpcId: vpc.id,
-      trafficType: "ALL",
-      logDestinationType: "cloud-watch-logs",
-      logDestination: group.arn,
-      iamRoleArn: role.arn,
-      maxAggregationInterval: 60,
-    },
-    c.opts(),
-  );
 }
