@@ -44,3 +44,12 @@ export function bucketNamePrefix(stack: string, region: string): string {
   const clean = `tiers-${stack}-${region}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
   return `${clean.slice(0, 36).replace(/-+$/, "")}-`;
 }
+
+/**
+ * IAM role names are at most 64 characters; a prefix may have 38 (AWS appends 26). The logical name
+ * (`<region>-<env>-writer`) can exceed that with a 40-character environment id, so the physical name
+ * is `tiers-<env>-` cut to fit.
+ */
+export function writerRoleNamePrefix(environmentId: string): string {
+  return `${`tiers-${environmentId}`.slice(0, 37).replace(/[-_]+$/, "")}-`;
+}

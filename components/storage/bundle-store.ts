@@ -8,6 +8,7 @@ import {
   bundlePrefix,
   environmentBundlePolicy,
   tlsOnlyBucketPolicy,
+  writerRoleNamePrefix,
 } from "./bundle-policies.js";
 
 export const BUNDLE_STORE_TYPE = "tiers:storage:BundleStore";
@@ -178,6 +179,7 @@ export function createBundleStore(
     const role = new aws.iam.Role(
       c.name(`${env.id}-writer`),
       {
+        namePrefix: writerRoleNamePrefix(env.id),
         description: `Environment ${env.id}: write bundles under s3://<bucket>/${prefix}`,
         assumeRolePolicy: pulumi
           .all([args.oidcProviderArn, args.oidcIssuerUrl])

@@ -5,6 +5,7 @@ import {
   bundlePrefix,
   environmentBundlePolicy,
   tlsOnlyBucketPolicy,
+  writerRoleNamePrefix,
 } from "../../components/storage/bundle-policies.js";
 import { irsaTrustPolicy, issuerHostPath } from "../../components/cluster/iam-documents.js";
 import { ENVIRONMENT_ID } from "../../tiers/schema/names.js";
@@ -80,6 +81,16 @@ describe("bucket and trust policies", () => {
   ])("bucketNamePrefix(%s, %s) = %s (at most 37 characters)", (stack, region, prefix) => {
     expect(bucketNamePrefix(stack, region)).toBe(prefix);
     expect(prefix.length).toBeLessThanOrEqual(37);
+  });
+
+  it("property: a writer role's name prefix leaves room for AWS's 26-character suffix", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(ENVIRONMENT_ID), (id) => {
+        const prefix = writerRoleNamePrefix(id);
+        return prefix.length <= 38 && /^tiers-[a-z0-9_-]*-$/.test(prefix) && !/[-_]-$/.test(prefix);
+      }),
+    );
+    expect(writerRoleNamePrefix("env-1")).toBe("tiers-env-1-");
   });
 
   it("iamMatches reads * and ? as IAM does", () => {
