@@ -23,3 +23,7 @@ export * from "./plan/hash.js";
 export * from "./plan/load.js";
 export * from "./plan/gates.js";
 export * from "./plan/random.js";
+export * from "./infra/instance-types.js";
+export * from "./infra/sizing.js";
+export * from "./infra/workload-sizing.js";
+export * from "./infra/image-ref.js";

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerPlanCommand } from "./commands/plan.js";
+import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPlanCommand(program);
+  registerPreviewOfflineCommand(program);
   return program;
 }
 

@@ -1,0 +1,89 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+export interface NetworkPolicyOptions {
+  /** Namespace whose pods (Prometheus) may scrape this environment's `http` ports. */
+  readonly monitoringNamespace: string;
+  /**
+   * Lets pods labelled `app.kubernetes.io/name=orchestrator` reach HTTPS outside the cluster's
+   * network (S3 and STS for bundle upload) — everything but these CIDRs (the VPC: other environments).
+   */
+  readonly bundleUpload?: { readonly exceptCidrs: pulumi.Input<pulumi.Input<string>[]> };
+}
+
+/**
+ * The environment's NetworkPolicies: deny everything in and out, then allow only DNS, traffic
+ * inside the namespace, scrapes from monitoring and (on EKS) HTTPS to AWS for bundle upload.
+ * Policies are additive, so these allowances are all any pod of the namespace gets.
+ */
+export function networkPolicySpecs(o: NetworkPolicyOptions): { name: string; spec: Spec }[] {
+  const all = {};
+  const policies: { name: string; spec: Spec }[] = [
+    { name: "default-deny", spec: { podSelector: all, policyTypes: ["Ingress", "Egress"] } },
+    {
+      name: "allow-dns",
+      spec: {
+        podSelector: all,
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: "allow-same-namespace",
+      spec: {
+        podSelector: all,
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: all }] }],
+        egress: [{ to: [{ podSelector: all }] }],
+      },
+    },
+    {
+      name: "allow-monitoring-scrape",
+      spec: {
+        podSelector: all,
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": o.monitoringNamespace } },
+              },
+            ],
+            ports: [{ protocol: "TCP", port: "http" }],
+          },
+        ],
+      },
+    },
+  ];
+  if (o.bundleUpload) {
+    policies.push({
+      name: "allow-bundle-upload",
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "orchestrator" } },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: "0.0.0.0/0", except: o.bundleUpload.exceptCidrs } }],
+            ports: [{ protocol: "TCP", port: 443 }],
+          },
+        ],
+      },
+    });
+  }
+  return policies;
+}

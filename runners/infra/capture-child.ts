@@ -1,0 +1,179 @@
+/**
+ * Runs the whole Pulumi program for one stack under Pulumi's mock runtime and writes the captured
+ * graph as JSON (to --out, else stdout). One stack per process: Pulumi's runtime state is global.
+ *
+ *   node --import tsx runners/infra/capture-child.ts <stack> [--stack-file F] [--set key=json]… [--out F]
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
+import { parseYamlText } from "../../tiers/config/yaml-source.js";
+import {
+  cliConfigFromStackFile,
+  displayPath,
+  PROJECT_DIR,
+  STACK_FILE_ENV,
+  stackFilePath,
+} from "../../stacks/config/source.js";
+import type { CapturedGraph } from "./graph.js";
+
+const started = performance.now();
+const PROJECT = "test-tiers";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    "stack-file": { type: "string" },
+    program: { type: "string" },
+    set: { type: "string", multiple: true },
+    out: { type: "string" },
+  },
+});
+if (positionals[0] === undefined) {
+  process.stderr.write("usage: capture-child.ts <stack> [--stack-file F] [--set key=json]… [--out F]\n");
+  process.exit(2);
+}
+const stack: string = positionals[0];
+const stackFile = values["stack-file"] !== undefined ? resolve(values["stack-file"]) : stackFilePath(stack);
+const program =
+  values.program !== undefined ? resolve(values.program) : resolve(PROJECT_DIR, "stacks/index.ts");
+
+const graph = await capture();
+const json = JSON.stringify(graph);
+if (values.out !== undefined) writeFileSync(values.out, json);
+else process.stdout.write(`${json}\n`);
+
+async function capture(): Promise<CapturedGraph> {
+  const base = {
+    kind: "test-tiers/captured-graph" as const,
+    project: PROJECT,
+    stack,
+    stackFile: displayPath(stackFile),
+  };
+  const empty = { resources: [], outputs: null, outputSecretPaths: [], invokes: [] };
+  const timings = (importMs: number, programMs: number) => ({
+    importMs,
+    programMs,
+    totalMs: performance.now() - started,
+  });
+
+  // The stack file is read as the Pulumi CLI would read it; a file the CLI would refuse never reaches the program.
+  const fileConfig = readStackFileConfig(stackFile);
+  if ("issues" in fileConfig) {
+    return {
+      ...base,
+      ok: false,
+      error: {
+        message: new ConfigError(
+          fileConfig.issues,
+          `invalid stack configuration in ${displayPath(stackFile)}`,
+        ).message,
+        issues: fileConfig.issues,
+      },
+      ...empty,
+      timings: timings(0, 0),
+    };
+  }
+  for (const assignment of values.set ?? []) {
+    const eq = assignment.indexOf("=");
+    fileConfig.config[assignment.slice(0, eq)] = JSON.parse(assignment.slice(eq + 1)) as unknown;
+  }
+
+  // Mocks first, then the config, then the program: the program's modules must find the mock runtime.
+  const pulumi = await import("@pulumi/pulumi");
+  const { installMocks } = await import("./mocks.js");
+  const recorder = await installMocks(PROJECT, stack);
+  const cli = cliConfigFromStackFile(fileConfig.config);
+  pulumi.runtime.setAllConfig(cli.config, cli.secretKeys);
+  if (stackFile !== stackFilePath(stack)) process.env[STACK_FILE_ENV] = stackFile;
+
+  const t0 = performance.now();
+  const mod = (await import(pathToFileURL(isAbsolute(program) ? program : resolve(program)).href)) as {
+    default: () => unknown;
+  };
+  const importMs = performance.now() - t0;
+  const t1 = performance.now();
+  let error: CapturedGraph["error"];
+  try {
+    await pulumi.runtime.runInPulumiStack(() => Promise.resolve(mod.default()));
+  } catch (e) {
+    error = describeError(e);
+  }
+  try {
+    await pulumi.runtime.disconnect();
+  } catch (e) {
+    error ??= describeError(e);
+  }
+  const programMs = performance.now() - t1;
+  return {
+    ...base,
+    ok: error === undefined,
+    ...(error ? { error } : {}),
+    ...(recorder.root !== undefined ? { root: recorder.root } : {}),
+    resources: recorder.resources,
+    outputs: recorder.rootOutputs?.value ?? null,
+    outputSecretPaths: recorder.rootOutputs?.secretPaths ?? [],
+    invokes: recorder.invokes,
+    timings: timings(importMs, programMs),
+  };
+}
+
+function readStackFileConfig(file: string): { config: Record<string, unknown> } | { issues: ConfigIssue[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      issues: [
+        {
+          file: displayPath(file),
+          path: "(file)",
+          message:
+            code === "ENOENT" ? "stack file not found" : `cannot read the stack file (${code ?? String(e)})`,
+        },
+      ],
+    };
+  }
+  const { source, issues } = parseYamlText(text, displayPath(file));
+  if (!source) return { issues };
+  const data = source.data as Record<string, unknown> | null;
+  const config = data && typeof data === "object" && !Array.isArray(data) ? data.config : undefined;
+  if (config === undefined || config === null || typeof config !== "object" || Array.isArray(config)) {
+    return {
+      issues: [
+        {
+          ...source.positionOf(["config"]),
+          path: "config",
+          message: "the stack file has no config mapping",
+          expected: "config: { test-tiers:tier: … }",
+        },
+      ],
+    };
+  }
+  for (const k of Object.keys(data!)) {
+    if (k !== "config" && k !== "encryptionsalt" && k !== "secretsprovider" && k !== "encryptedkey") {
+      return {
+        issues: [
+          {
+            ...source.positionOf([k], { key: true }),
+            path: k,
+            message: "unknown key of a stack file",
+            got: JSON.stringify(k),
+            expected: "config, secretsprovider, encryptedkey or encryptionsalt",
+          },
+        ],
+      };
+    }
+  }
+  return { config: { ...(config as Record<string, unknown>) } };
+}
+
+function describeError(e: unknown): NonNullable<CapturedGraph["error"]> {
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  if (cause instanceof ConfigError) return { message: cause.message, issues: cause.issues };
+  if (e instanceof ConfigError) return { message: e.message, issues: e.issues };
+  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+}

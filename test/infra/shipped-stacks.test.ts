@@ -1,0 +1,421 @@
+/**
+ * The whole Pulumi program, run under Pulumi's mock runtime for every shipped stack file, and what
+ * the issue says must hold, asserted on the registered graph.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STACKS_DIR } from "../../stacks/config/source.js";
+import { captureStack } from "../../runners/infra/capture.js";
+import { get, isProviderType, SECRET_MARKER, type CapturedGraph } from "../../runners/infra/graph.js";
+import { MOCK_SECRET_PREFIX } from "../../runners/infra/mock-state.js";
+import { loadCatalog } from "../../tiers/catalog.js";
+import { INSTANCE_TYPES } from "../../tiers/infra/instance-types.js";
+import { imagePinProblem } from "../../tiers/infra/image-ref.js";
+import { parseBytes } from "../../tiers/units.js";
+import type { CyclePlan } from "../../tiers/plan/schema.js";
+import type { TierName } from "../../tiers/schema/names.js";
+import { allows, list, type Statement } from "../components/iam-match.js";
+import { GraphView, packageOf, type PlainContainer } from "./graph-view.js";
+
+const catalog = loadCatalog();
+const SHIPPED = readdirSync(STACKS_DIR)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => s !== undefined)
+  .sort();
+
+const graphs = new Map<string, GraphView>();
+
+beforeAll(async () => {
+  const captured = await Promise.all(SHIPPED.map(async (s) => [s, await captureStack(s)] as const));
+  for (const [s, g] of captured) graphs.set(s, new GraphView(g));
+}, 180_000);
+
+interface StackOutputs {
+  tier: TierName;
+  mode: "eks" | "kubeconfig";
+  regions: Record<string, { roles: string[]; clusterName?: string; bundleBucket?: string; context?: string }>;
+  environments: Record<
+    string,
+    {
+      region: string;
+      role: string;
+      namespace: string;
+      orchestratorService: string;
+      orchestratorUrl: string;
+      bundleBucket?: string;
+      bundlePrefix?: string;
+      signingPublicKeyPem: string;
+    }
+  >;
+  kubeconfigs: unknown;
+  apiTokens: unknown;
+}
+const view = (stack: string): GraphView => graphs.get(stack)!;
+const outputs = (stack: string): StackOutputs => view(stack).graph.outputs as StackOutputs;
+const REGION_COMPONENTS = [
+  "tiers:network:RegionNetwork",
+  "tiers:cluster:RegionCluster",
+  "tiers:storage:BundleStore",
+];
+
+it("ships the five stacks the issue names", () => {
+  expect(SHIPPED).toStrictEqual(["base", "chaos", "local", "stress", "ultimate"]);
+});
+
+describe.each(SHIPPED)("stack %s", (stack) => {
+  it("runs the whole program and registers a graph with stack outputs", () => {
+    const g: CapturedGraph = view(stack).graph;
+    expect(g.error).toBeUndefined();
+    expect(g.ok).toBe(true);
+    expect(g.root).toBe(`urn:pulumi:${stack}::test-tiers::pulumi:pulumi:Stack::test-tiers-${stack}`);
+    expect(g.resources.filter((r) => r.type === "tiers:tier:TestTier")).toHaveLength(1);
+    expect(outputs(stack).tier).toBe(
+      (
+        parse(readFileSync(join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8")) as {
+          config: Record<string, unknown>;
+        }
+      ).config["test-tiers:tier"],
+    );
+  });
+
+  it("disables default providers in its stack file", () => {
+    const file = parse(readFileSync(join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    expect(file.config["pulumi:disable-default-providers"]).toStrictEqual(["*"]);
+  });
+
+  it("gives every resource an explicit provider of its own package", () => {
+    const v = view(stack);
+    const objects = v.objects();
+    expect(objects.length).toBeGreaterThan(20);
+    for (const r of objects) {
+      const p = v.providerOf(r);
+      expect(p, `${r.urn} has no provider`).toBeDefined();
+      expect(p!.type, r.urn).toBe(`pulumi:providers:${packageOf(r.type)}`);
+      expect(p!.name, `${r.urn} uses a default provider`).not.toMatch(/^default/);
+    }
+  });
+
+  it("puts every AWS object under its region's provider and every Kubernetes object under its region's cluster", () => {
+    const v = view(stack);
+    const out = outputs(stack);
+    for (const r of v.objects()) {
+      const pkg = packageOf(r.type);
+      const p = v.providerOf(r)!;
+      if (pkg === "aws") {
+        const owner = v.nearest(r, REGION_COMPONENTS)!;
+        expect(v.providerInput(p, "region"), r.urn).toBe(owner.name);
+      } else if (pkg === "kubernetes") {
+        const env = v.nearest(r, ["tiers:environment:IsolatedEnvironment"]);
+        const region = env
+          ? out.environments[env.name]!.region
+          : v.nearest(r, ["tiers:cluster:RegionCluster"])!.name;
+        expect(v.nearest(p, ["tiers:cluster:RegionCluster"])!.name, r.urn).toBe(region);
+        if (env)
+          expect(get(r.inputs, "metadata.labels")).toMatchObject({
+            "test-tiers/region": region,
+            "test-tiers/environment": env.name,
+          });
+      }
+    }
+    const awsRegions = v.ofType("pulumi:providers:aws").map((p) => v.providerInput(p, "region"));
+    expect(awsRegions.sort()).toStrictEqual(out.mode === "eks" ? Object.keys(out.regions).sort() : []);
+    expect(v.ofType("pulumi:providers:kubernetes")).toHaveLength(Object.keys(out.regions).length);
+  });
+
+  it("sizes each region's node group from the tier catalog, figure by figure", () => {
+    const v = view(stack);
+    const out = outputs(stack);
+    const nodeGroups = v.ofType("aws:eks/nodeGroup:NodeGroup");
+    if (out.mode === "kubeconfig") {
+      expect(nodeGroups).toStrictEqual([]);
+      expect(v.objects().filter((r) => packageOf(r.type) === "aws")).toStrictEqual([]);
+      return;
+    }
+    const tier = catalog.tiers[out.tier];
+    const heaviest = tier.phases.filter((p) => catalog.phases[p].scaling !== null).at(-1)!;
+    expect(nodeGroups.map((n) => v.nearest(n, ["tiers:cluster:RegionCluster"])!.name).sort()).toStrictEqual(
+      Object.keys(out.regions).sort(),
+    );
+    for (const ng of nodeGroups) {
+      expect(ng.inputs.scalingConfig).toStrictEqual({
+        minSize: tier.compute.instances,
+        desiredSize: tier.compute.instances,
+        maxSize: Math.max(tier.compute.instances, catalog.phases[heaviest].scaling!.instances),
+      });
+      const [typeName] = ng.inputs.instanceTypes as string[];
+      const type = INSTANCE_TYPES.find((t) => t.name === typeName)!;
+      expect(type.vcpu).toBe(tier.compute.cpu_cores);
+      expect(type.memoryGiB * 2 ** 30).toBeGreaterThanOrEqual(tier.compute.memory_gb * 1e9);
+      const smaller = INSTANCE_TYPES.filter(
+        (t) =>
+          t.vcpu >= tier.compute.cpu_cores &&
+          t.memoryGiB * 2 ** 30 >= tier.compute.memory_gb * 1e9 &&
+          (t.vcpu < type.vcpu || t.memoryGiB < type.memoryGiB),
+      );
+      expect(smaller).toStrictEqual([]);
+      const template = v.resources.find(
+        (r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.parent === ng.parent,
+      )!;
+      const ebs = get(template.inputs, "blockDeviceMappings.0.ebs") as {
+        volumeSize: number;
+        volumeType: string;
+        iops?: number;
+        encrypted: string;
+      };
+      expect(ebs.volumeSize * 2 ** 30).toBeGreaterThanOrEqual(tier.compute.storage_gb * 1e9);
+      expect((ebs.volumeSize - 1) * 2 ** 30).toBeLessThan(tier.compute.storage_gb * 1e9);
+      expect(ebs.volumeType).toBe("gp3");
+      expect(ebs.iops).toBe(tier.compute.storage_media === "nvme" ? 16000 : 3000);
+      expect(ebs.encrypted).toBe("true");
+    }
+  });
+
+  it("labels every environment namespace for Pod Security Admission restricted", () => {
+    const v = view(stack);
+    const namespaces = v.ofType("kubernetes:core/v1:Namespace");
+    expect(namespaces.map((n) => get(n.inputs, "metadata.name")).sort()).toStrictEqual(
+      Object.values(outputs(stack).environments)
+        .map((e) => e.namespace)
+        .sort(),
+    );
+    for (const ns of namespaces) {
+      expect(get(ns.inputs, "metadata.labels")).toMatchObject({
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+      });
+    }
+  });
+
+  it("denies all ingress and egress by default in every environment namespace, allowing only DNS, the namespace and scrapes", () => {
+    const v = view(stack);
+    for (const env of Object.values(outputs(stack).environments)) {
+      const policies = v
+        .inNamespace(env.namespace)
+        .filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+      const denyAll = policies.filter((p) => {
+        const spec = p.inputs.spec as {
+          podSelector: object;
+          policyTypes: string[];
+          ingress?: unknown;
+          egress?: unknown;
+        };
+        return (
+          Object.keys(spec.podSelector).length === 0 &&
+          spec.ingress === undefined &&
+          spec.egress === undefined &&
+          [...spec.policyTypes].sort().join() === "Egress,Ingress"
+        );
+      });
+      expect(denyAll, env.namespace).toHaveLength(1);
+      // Every allowance names its peers: nothing is open to the whole cluster.
+      for (const p of policies) {
+        for (const rule of [
+          ...list(get(p.inputs, "spec.ingress") as object[] | undefined),
+          ...list(get(p.inputs, "spec.egress") as object[] | undefined),
+        ]) {
+          const peers = list(
+            (rule as { from?: object[]; to?: object[] }).from ?? (rule as { to?: object[] }).to,
+          );
+          expect(peers.length, `${p.name} has a rule without peers`).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it("bounds every environment with a ResourceQuota equal to the plan's resources, and allows no LoadBalancer or NodePort", () => {
+    const v = view(stack);
+    for (const [id, env] of Object.entries(outputs(stack).environments)) {
+      const inNs = v.inNamespace(env.namespace);
+      const quotas = inNs.filter((r) => r.type === "kubernetes:core/v1:ResourceQuota");
+      expect(quotas).toHaveLength(1);
+      const hard = get(quotas[0]!.inputs, "spec.hard") as Record<string, string>;
+      expect(hard["services.loadbalancers"]).toBe("0");
+      expect(hard["services.nodeports"]).toBe("0");
+      const config = inNs.find((r) => r.type === "kubernetes:core/v1:ConfigMap")!;
+      const plan = JSON.parse((config.inputs.data as Record<string, string>)["plan.json"]!) as CyclePlan;
+      expect(plan.environments.map((e) => e.id)).toStrictEqual([id]);
+      const res = plan.environments[0]!.resources;
+      for (const k of ["requests", "limits"]) {
+        expect(parseBytes(hard[`${k}.memory`]!)).toBe(Math.floor(res.memory_bytes / 2 ** 20) * 2 ** 20);
+        const cpu = hard[`${k}.cpu`]!;
+        expect(cpu.endsWith("m") ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000).toBe(res.cpu_millis);
+      }
+      expect(inNs.filter((r) => r.type === "kubernetes:core/v1:LimitRange")).toHaveLength(1);
+    }
+  });
+
+  it("has no Service of type LoadBalancer or NodePort", () => {
+    const services = view(stack).ofType("kubernetes:core/v1:Service");
+    expect(services.length).toBeGreaterThanOrEqual(3 * Object.keys(outputs(stack).environments).length);
+    for (const s of services) expect(get(s.inputs, "spec.type") ?? "ClusterIP", s.urn).toBe("ClusterIP");
+  });
+
+  it("lets no environment's role write or list another environment's prefix", () => {
+    const v = view(stack);
+    const out = outputs(stack);
+    const writers = v.ofType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.name.endsWith("-writer"));
+    if (out.mode === "kubeconfig") {
+      expect(writers).toStrictEqual([]);
+      return;
+    }
+    expect(writers).toHaveLength(Object.keys(out.environments).length);
+    for (const [id, env] of Object.entries(out.environments)) {
+      const bucketArn = `arn:aws:s3:::${env.bundleBucket!}`;
+      const store = v.resources.find((r) => r.type === "tiers:storage:BundleStore" && r.name === env.region)!;
+      const policy = writers.find((w) => w.parent === store.urn && w.name === `${env.region}-${id}-writer`)!;
+      const statements = (JSON.parse(policy.inputs.policy as string) as { Statement: Statement[] }).Statement;
+      expect(allows(statements, "s3:PutObject", `${bucketArn}/${env.bundlePrefix!}bundle.tar.gz`)).toBe(true);
+      for (const [otherId, other] of Object.entries(out.environments)) {
+        if (otherId === id) continue;
+        const otherArn = `arn:aws:s3:::${other.bundleBucket!}`;
+        expect(
+          allows(statements, "s3:PutObject", `${otherArn}/${other.bundlePrefix!}bundle.tar.gz`),
+          `${id} → ${otherId}`,
+        ).toBe(false);
+        expect(
+          allows(statements, "s3:GetObject", `${otherArn}/${other.bundlePrefix!}bundle.tar.gz`),
+          `${id} → ${otherId}`,
+        ).toBe(false);
+        expect(allows(statements, "s3:ListBucket", otherArn, other.bundlePrefix), `${id} → ${otherId}`).toBe(
+          false,
+        );
+      }
+      // The role has this inline policy and nothing else, and only this environment's pods may assume it.
+      const role = v.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === policy.name)!;
+      expect(
+        v
+          .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+          .filter((a) => a.parent === role.parent && String(a.inputs.role).startsWith(policy.name)),
+      ).toStrictEqual([]);
+      expect(role.inputs.assumeRolePolicy as string).toContain(
+        `"system:serviceaccount:${env.namespace}:orchestrator"`,
+      );
+    }
+  });
+
+  it("gives every container requests and limits, a non-root user, a read-only root filesystem and a pinned image", () => {
+    const v = view(stack);
+    const workloads = v.workloads();
+    expect(workloads).toHaveLength(3 * Object.keys(outputs(stack).environments).length);
+    for (const w of workloads) {
+      const pod = v.podSpec(w)!;
+      const containers = [
+        ...list(pod.containers as PlainContainer[]),
+        ...list(pod.initContainers as PlainContainer[] | undefined),
+      ];
+      expect(containers.length).toBeGreaterThan(0);
+      for (const c of containers) {
+        const where = `${w.name}/${c.name}`;
+        const res = c.resources ?? {};
+        expect(Object.keys(res.requests ?? {}).sort(), where).toStrictEqual(["cpu", "memory"]);
+        expect(Object.keys(res.limits ?? {}).sort(), where).toStrictEqual(["cpu", "memory"]);
+        const sc = c.securityContext ?? {};
+        const podSc = (pod.securityContext ?? {}) as Record<string, unknown>;
+        expect(sc.runAsNonRoot ?? podSc.runAsNonRoot, where).toBe(true);
+        expect(Number(sc.runAsUser ?? podSc.runAsUser), where).toBeGreaterThan(0);
+        expect(sc.readOnlyRootFilesystem, where).toBe(true);
+        expect(sc.allowPrivilegeEscalation, where).toBe(false);
+        expect(get(sc, "capabilities.drop"), where).toStrictEqual(["ALL"]);
+        expect(imagePinProblem(c.image), `${where}: ${c.image}`).toBeUndefined();
+      }
+    }
+  });
+
+  it("keeps every secret a Pulumi secret: nothing a mock minted as secret appears in plain text anywhere", () => {
+    const v = view(stack);
+    const text = JSON.stringify({ resources: v.resources, outputs: v.graph.outputs });
+    expect(text).not.toContain(MOCK_SECRET_PREFIX);
+    for (const s of v.ofType("kubernetes:core/v1:Secret")) {
+      expect(
+        s.secretPaths.some((p) => p === "stringData" || p.startsWith("stringData.")),
+        s.urn,
+      ).toBe(true);
+    }
+    for (const p of v.ofType("pulumi:providers:kubernetes"))
+      expect(p.secretPaths).toStrictEqual(["kubeconfig"]);
+    expect([...v.graph.outputSecretPaths].sort()).toStrictEqual(["apiTokens", "kubeconfigs"]);
+    expect(outputs(stack).kubeconfigs).toBe(SECRET_MARKER);
+    expect(v.ofType("random:index/randomPassword:RandomPassword")).toHaveLength(
+      Object.keys(outputs(stack).environments).length,
+    );
+    expect(v.ofType("tls:index/privateKey:PrivateKey").map((k) => k.inputs.algorithm)).toStrictEqual(
+      Object.keys(outputs(stack).environments).map(() => "ED25519"),
+    );
+  });
+
+  it("exports what a runner needs, per region and environment", () => {
+    const out = outputs(stack);
+    const v = view(stack);
+    expect(Object.keys(out.environments).length).toBeGreaterThan(0);
+    for (const [id, env] of Object.entries(out.environments)) {
+      expect(Object.keys(out.regions)).toContain(env.region);
+      expect(env.namespace).toMatch(/^tiers-[a-z0-9-]+$/);
+      expect(env.orchestratorService).toBe("orchestrator");
+      expect(env.orchestratorUrl).toBe(`http://orchestrator.${env.namespace}.svc.cluster.local:8080`);
+      expect(env.signingPublicKeyPem).toContain("BEGIN PUBLIC KEY");
+      if (out.mode === "eks") {
+        expect(env.bundleBucket).toBe(out.regions[env.region]!.bundleBucket);
+        expect(env.bundlePrefix).toBe(`bundles/${id}/`);
+      } else {
+        expect(env.bundleBucket).toBeUndefined();
+      }
+    }
+    expect(
+      v
+        .ofType("tiers:cluster:RegionCluster")
+        .map((c) => c.name)
+        .sort(),
+    ).toStrictEqual(Object.keys(out.regions).sort());
+  });
+});
+
+describe("stack ultimate", () => {
+  it("registers three regions with seed 001's roles, each with its own provider, cluster, network and bundle store", () => {
+    const v = view("ultimate");
+    const out = outputs("ultimate");
+    expect(Object.fromEntries(Object.entries(out.regions).map(([r, o]) => [r, o.roles]))).toStrictEqual({
+      "us-east-1": ["primary"],
+      "eu-west-1": ["secondary"],
+      "ap-southeast-1": ["tertiary"],
+    });
+    for (const type of [
+      "tiers:network:RegionNetwork",
+      "tiers:cluster:RegionCluster",
+      "tiers:storage:BundleStore",
+      "aws:eks/cluster:Cluster",
+      "aws:s3/bucket:Bucket",
+      "pulumi:providers:aws",
+    ]) {
+      expect(v.ofType(type), type).toHaveLength(3);
+    }
+    expect(new Set(v.ofType("pulumi:providers:aws").map((p) => v.providerInput(p, "region")))).toStrictEqual(
+      new Set(["us-east-1", "eu-west-1", "ap-southeast-1"]),
+    );
+    expect(Object.entries(out.environments).map(([id, e]) => [id, e.region, e.role])).toStrictEqual([
+      ["primary", "us-east-1", "primary"],
+      ["secondary", "eu-west-1", "secondary"],
+      ["tertiary", "ap-southeast-1", "tertiary"],
+    ]);
+    // One NAT gateway per zone (natGateways: perAz): us-east-1 3 of its 6 zones, the others 3.
+    expect(v.ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(9);
+  });
+});
+
+describe("stack local", () => {
+  it("reaches its cluster through the stack's kubeconfig and context, and creates nothing in AWS", () => {
+    const v = view("local");
+    const [p] = v.ofType("pulumi:providers:kubernetes");
+    expect(p!.inputs.context).toBe("kind-test-tiers");
+    expect(
+      v.resources
+        .filter((r) => isProviderType(r.type))
+        .map((r) => r.type)
+        .sort(),
+    ).toStrictEqual(["pulumi:providers:kubernetes", "pulumi:providers:random", "pulumi:providers:tls"]);
+  });
+});
