@@ -1,7 +1,7 @@
 import { describeValue } from "../config/issues.js";
 import { environmentSlug, REGION_ROLES, type RegionRole } from "../schema/names.js";
 import type { EnvironmentSpec } from "../schema/suite.js";
-import { parseBytes } from "../units.js";
+import { parseResources } from "../infra/sizing.js";
 import { suiteIssue, type CompileContext } from "./context.js";
 import { issueAtOption } from "./options.js";
 import type { PlanEnvironment, PlanRegion } from "./schema.js";
@@ -98,28 +98,13 @@ export function resolveEnvironments(ctx: CompileContext, regions: readonly PlanR
         );
       }
     }
-    const resources = spec.resources ?? defaults.resources;
-    const cpuMillis =
-      typeof resources.cpu === "number"
-        ? Math.round(resources.cpu * 1000)
-        : Number(resources.cpu.slice(0, -1));
-    const memoryBytes = parseBytes(resources.memory.replace(/\s+/g, ""));
-    if (memoryBytes === undefined || memoryBytes < 1) {
+    const resources = parseResources(spec.resources ?? defaults.resources);
+    if (!resources) {
       ctx.issues.add(
-        suiteIssue(ctx, [...path, "resources", "memory"], {
-          message: "cannot read this size",
-          got: describeValue(resources.memory),
-          expected: "a size such as 16Gi",
-        }),
-      );
-      return;
-    }
-    if (cpuMillis < 1) {
-      ctx.issues.add(
-        suiteIssue(ctx, [...path, "resources", "cpu"], {
-          message: "too small",
-          got: describeValue(resources.cpu),
-          expected: "at least 1m",
+        suiteIssue(ctx, [...path, "resources"], {
+          message: "resources too small",
+          got: describeValue(spec.resources),
+          expected: "at least 1m of CPU and 1 byte of memory",
         }),
       );
       return;
@@ -131,7 +116,7 @@ export function resolveEnvironments(ctx: CompileContext, regions: readonly PlanR
       region: region!.location,
       role: REGION_ROLES.includes(role) ? role : "primary",
       max_parallel: spec.max_parallel ?? defaults.max_parallel,
-      resources: { cpu_millis: cpuMillis, memory_bytes: Math.round(memoryBytes) },
+      resources,
       tools: { ...(spec.tools ?? {}) },
       storage: {
         ...(spec.storage?.path !== undefined ? { path: spec.storage.path } : {}),
