@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
+import { registerCentralCommand } from "./commands/central.js";
 import { registerPlanCommand } from "./commands/plan.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPlanCommand(program);
+  registerCentralCommand(program);
   return program;
 }
 
