@@ -71,6 +71,12 @@ export function seededUuid(random: () => number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+function hashText(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
@@ -154,7 +160,7 @@ function tickAt(
 const MEMORY_BYTES = 16 * 2 ** 30;
 
 function* sampleStream(models: PhaseModel[], saturation: number, k: Required<CycleKnobs>): Generator<Sample> {
-  const random = seededRandom(k.seed * 7919 + 17);
+  const random = seededRandom(k.seed * 7919 + hashText(`${k.cycleId}/${k.environment}/samples`));
   for (const m of models) {
     for (let ts = m.startMs; ts < m.endMs; ts += k.sampleIntervalMs) {
       const t = tickAt(m, ts, saturation, k, random);
@@ -272,7 +278,8 @@ export function generateCycle(knobs: CycleKnobs = {}): GeneratedCycle {
   const plan = planFor(k.tier, k.timeScale);
   const env = plan.environments[k.environment];
   if (!env) throw new Error(`tier ${k.tier} has no environment ${k.environment}`);
-  const random = seededRandom(k.seed);
+  // Every (seed, cycle, environment) gets its own stream, so result ids never repeat across them.
+  const random = seededRandom(k.seed * 1_000_003 + hashText(`${k.cycleId}/${k.environment}`));
   const saturation = k.saturationRps * (1 + 0.01 * gaussian(random));
   const models = phaseModels(env, k.startMs + 60_000, saturation);
   const iso = (ms: number) => new Date(ms).toISOString();
