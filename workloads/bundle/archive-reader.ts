@@ -231,12 +231,24 @@ export async function scanTarGz(
     },
   });
   const parser = new TarParser(limits, open);
+  // pipeline() may report the AbortError of a stream it tore down instead of the error that made
+  // it tear down; keep the first real one.
+  let first: unknown;
+  const gunzip = createGunzip();
+  gunzip.on("error", (error) => (first ??= error));
+  counter.on("error", (error) => (first ??= error));
   try {
-    await pipeline(createReadStream(path), counter, createGunzip(), async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) parser.push(chunk);
+    await pipeline(createReadStream(path), counter, gunzip, async (source: AsyncIterable<Buffer>) => {
+      try {
+        for await (const chunk of source) parser.push(chunk);
+      } catch (error) {
+        first ??= error;
+        throw error;
+      }
     });
   } catch (error) {
-    throw zlibRefusal(error) ?? error;
+    const cause = first ?? error;
+    throw zlibRefusal(cause) ?? cause;
   }
   parser.finish();
   return {
