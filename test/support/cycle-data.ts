@@ -184,6 +184,15 @@ function* sampleStream(models: PhaseModel[], saturation: number, k: Required<Cyc
   }
 }
 
+/** The phase's target rate averaged over its duration (a variable phase's steps weighted by time). */
+function meanTarget(m: PhaseModel): number {
+  const step = 100;
+  let sum = 0;
+  let n = 0;
+  for (let t = 0; t < m.endMs - m.startMs; t += step, n++) sum += m.targetAt(t);
+  return n ? sum / n : 0;
+}
+
 function countSamples(models: PhaseModel[], intervalMs: number): number {
   let n = 0;
   for (const m of models) {
@@ -477,7 +486,7 @@ export function generateCycle(knobs: CycleKnobs = {}): GeneratedCycle {
       planned_duration_ms: m.phase.duration_ms,
       duration_ms: m.endMs - m.startMs,
       load: {
-        target_rps: m.phase.load.kind === "none" ? null : Number(m.targetAt(0).toFixed(2)),
+        target_rps: m.phase.load.kind === "none" ? null : Number(meanTarget(m).toFixed(2)),
         achieved_rps: m.phase.load.kind === "none" ? null : Number(mean.rps.toFixed(2)),
         requests,
         errors,

@@ -13,6 +13,7 @@ import { migrateToLatest, requireLatestSchema } from "../../../workloads/central
 import { importBundle, type ImportOutcome } from "../../../workloads/central/import/import-bundle.js";
 import { expandBundlePaths, watchInbox, type InboxEvent } from "../../../workloads/central/import/inbox.js";
 import { runCommand } from "../run-command.js";
+import { registerCompareCommand, registerReportCommand } from "./central-report.js";
 
 /** Where the keyring is when neither `--keyring` nor `TIERS_KEYRING` says. */
 export const DEFAULT_KEYRING_PATH = ".tiers/central/keyring";
@@ -138,4 +139,6 @@ export function registerCentralCommand(program: Command): void {
     )
     .option("--poll-ms <n>", "with --watch: rescan interval besides file notifications (default 2000)")
     .action((paths: string[], flags: ImportFlags) => runCommand(() => runImport(paths, flags)));
+  registerReportCommand(central);
+  registerCompareCommand(central);
 }
