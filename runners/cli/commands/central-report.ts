@@ -112,7 +112,7 @@ export function registerCompareCommand(central: Command): void {
                   { header: "baseline p50", align: "right" },
                   { header: "candidate p50", align: "right" },
                   { header: "change", align: "right" },
-                  { header: "p", align: "right" },
+                  { header: "p adj.", align: "right" },
                   { header: "Cliff's δ", align: "right" },
                 ],
                 shown.map((c) => [
@@ -123,7 +123,7 @@ export function registerCompareCommand(central: Command): void {
                   fmt(c.baseline.median),
                   fmt(c.candidate.median),
                   pct(c.relativeChange),
-                  pValue(c.pValue),
+                  pValue(c.pAdjusted),
                   fmt(c.cliffsDelta),
                 ]),
               )}\n`,

@@ -150,7 +150,7 @@ describe("tiers central report and compare", () => {
       /^c-cli-0 → c-cli-1: [1-9]\d* regressed, 0 improved, 0 changed, \d+ unchanged, \d+ with too few samples$/,
     );
     expect(header).toMatch(
-      /^verdict\s+env\s+phase\s+metric\s+baseline p50\s+candidate p50\s+change\s+p\s+Cliff's δ$/,
+      /^verdict\s+env\s+phase\s+metric\s+baseline p50\s+candidate p50\s+change\s+p adj\.\s+Cliff's δ$/,
     );
     expect(run.stdout).toMatch(/^regressed\s+env-1\s+light\s+load\.p99_ms\s/m);
   });

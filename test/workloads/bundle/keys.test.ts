@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { chmod, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatKeyringLine, loadKeyring, parseKeyring } from "../../../workloads/bundle/keyring.js";
 import {
@@ -88,6 +89,17 @@ describe("keyring", () => {
     expect([...ring.keys.get(a.keyId)!.environments]).toStrictEqual(["env-1", "env-2"]);
     expect([...ring.keys.get(b.keyId)!.environments]).toStrictEqual(["*"]);
     expect(keyIdOf(a.publicRaw)).toBe(a.keyId);
+  });
+
+  it("accepts the line the README builds with openssl from a private key", async () => {
+    const path = join(dir.path, "kc.pem");
+    const key = await generateSigningKey(path);
+    const { stdout } = await execa("sh", [
+      "-c",
+      `openssl pkey -in ${path} -pubout -outform DER | tail -c 32 | base64`,
+    ]);
+    const ring = parseKeyring(`env-1 ed25519 ${stdout.trim()}\n`, "from openssl");
+    expect([...ring.keys.keys()]).toStrictEqual([key.keyId]);
   });
 
   it("reports every bad line at once, with its position", () => {

@@ -169,7 +169,11 @@ describe.each(DB_TARGETS)("importing bundles into %s", (target) => {
       { environment_id: "env-2", region: "eu-west-1" },
       { environment_id: "env-3", region: "ap-southeast-1" },
     ]);
-    const cycles = await cdb.db.selectFrom("cycles").select("cycle_id").where("cycle_id", "=", "c-multi").execute();
+    const cycles = await cdb.db
+      .selectFrom("cycles")
+      .select("cycle_id")
+      .where("cycle_id", "=", "c-multi")
+      .execute();
     expect(cycles).toHaveLength(1);
   });
 

@@ -97,7 +97,9 @@ export function postgresSampleLoader(client: pg.Client): SampleLoader {
   const open = () => {
     // A deep buffer lets the next batch be parsed while the server still reads this one.
     const s = client.query(
-      copyFrom(`COPY samples (${SAMPLE_COLUMNS.join(", ")}) FROM STDIN (FORMAT binary)`, { highWaterMark: 16 << 20 }),
+      copyFrom(`COPY samples (${SAMPLE_COLUMNS.join(", ")}) FROM STDIN (FORMAT binary)`, {
+        highWaterMark: 16 << 20,
+      }),
     );
     // Kept for the next write/end to throw: an error may arrive while nobody waits.
     s.on("error", (error: Error) => {

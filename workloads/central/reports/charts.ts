@@ -372,7 +372,13 @@ export function historyChart(r: CycleReport): TopLevelSpec {
           transform: [{ filter: "datum.kind === 'run'" }],
           mark: { type: "line", strokeWidth: 1.2 },
           encoding: {
-            x: { field: "run", type: "quantitative", title: "run (oldest first)" },
+            x: {
+              field: "run",
+              type: "quantitative",
+              title: "run (oldest first)",
+              scale: { zero: false, nice: false },
+              axis: { format: "d", tickMinStep: 1 },
+            },
             y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
             color: { field: "phase", type: "nominal", sort: PHASES, title: "phase" },
           },
@@ -383,7 +389,7 @@ export function historyChart(r: CycleReport): TopLevelSpec {
               {
                 transform: [{ filter: "datum.kind === 'change'" }],
                 mark: { type: "rule", color: "#d62728", strokeWidth: 1.5, strokeDash: [4, 2] },
-                encoding: { x: { field: "run", type: "quantitative" } },
+                encoding: { x: { field: "run", type: "quantitative", scale: { zero: false, nice: false } } },
               },
             ]
           : []),

@@ -123,6 +123,7 @@ export function comparisonTable(changes: readonly RunChange[]): Raw {
       { header: "now p50", cell: (c) => fmt(c.candidate.median), numeric: true },
       { header: "change", cell: (c) => pct(c.relativeChange), numeric: true },
       { header: "p (Mann–Whitney)", cell: (c) => pValue(c.pValue), numeric: true },
+      { header: "p adjusted (BH)", cell: (c) => pValue(c.pAdjusted), numeric: true },
       { header: "Cliff's δ", cell: (c) => fmt(c.cliffsDelta), numeric: true },
       { header: "n", cell: (c) => `${c.baseline.count}/${c.candidate.count}`, numeric: true },
     ],
@@ -147,7 +148,7 @@ export function peerTable(r: CycleReport): Raw {
         cell: (x) =>
           x.g.change ? badge(x.g.change.verdict.replace("_", " "), verdictKind(x.g.change.verdict)) : "–",
       },
-      { header: "p", cell: (x) => pValue(x.g.change?.pValue), numeric: true },
+      { header: "p adjusted (BH)", cell: (x) => pValue(x.g.change?.pAdjusted), numeric: true },
     ],
     rows,
   );

@@ -128,7 +128,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
       r.comparison.baseline
         ? note(
             `Against ${r.comparison.baseline} (${r.comparison.selected === "given" ? "given" : "last passing run of the same tier and suite"}). ` +
-              `A change counts when Mann–Whitney p < ${r.comparison.thresholds.alpha}, |Cliff's δ| ≥ ${r.comparison.thresholds.minCliffsDelta} and the medians differ by ≥ ${r.comparison.thresholds.minRelativeChange * 100} %. ` +
+              `A change counts when the Mann–Whitney p-value, adjusted over all ${r.comparison.changes.length} comparisons (Benjamini–Hochberg), is < ${r.comparison.thresholds.alpha}, |Cliff's δ| ≥ ${r.comparison.thresholds.minCliffsDelta} and the medians differ by ≥ ${r.comparison.thresholds.minRelativeChange * 100} %. ` +
               `${r.comparison.counts.regressed} regressed, ${r.comparison.counts.improved} improved, ${r.comparison.counts.unchanged} unchanged.`,
           )
         : note(r.comparison.note ?? "No baseline."),

@@ -67,11 +67,11 @@ export function renderMarkdown(report: CycleReport): string {
     );
   if (changed.length > 0) {
     out.push("", `**Changes against the baseline** (${changed.length}; largest first)`, "");
-    out.push("| | environment | phase | metric | baseline p50 | now p50 | change | p | Cliff's δ |");
+    out.push("| | environment | phase | metric | baseline p50 | now p50 | change | p (adj.) | Cliff's δ |");
     out.push("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for (const c of changed.slice(0, MAX_ROWS))
       out.push(
-        `| ${c.verdict === "regressed" ? "🔺 regressed" : "🟢 improved"} | ${c.environment} | ${c.phase} | \`${c.metric}\` | ${fmt(c.baseline.median)} | ${fmt(c.candidate.median)} | ${pct(c.relativeChange)} | ${pValue(c.pValue)} | ${fmt(c.cliffsDelta)} |`,
+        `| ${c.verdict === "regressed" ? "🔺 regressed" : "🟢 improved"} | ${c.environment} | ${c.phase} | \`${c.metric}\` | ${fmt(c.baseline.median)} | ${fmt(c.candidate.median)} | ${pct(c.relativeChange)} | ${pValue(c.pAdjusted)} | ${fmt(c.cliffsDelta)} |`,
       );
     if (changed.length > MAX_ROWS)
       out.push(`| | … ${changed.length - MAX_ROWS} more in the HTML/JSON report | | | | | | | |`);
