@@ -18,24 +18,15 @@ import { openCentralDb, type CentralDb } from "../../workloads/central/db/connec
 import { migrateToLatest } from "../../workloads/central/db/migrate.js";
 import type { CentralDatabase } from "../../workloads/central/db/schema.js";
 import { importBundle } from "../../workloads/central/import/import-bundle.js";
+import { gateRows, phaseRows } from "../../workloads/central/import/rows.js";
 import { REPORT_FORMATS, renderReport } from "../../workloads/central/reports/render.js";
 import { makeKeys, writeCycleBundle } from "../support/bundles.js";
-import { generateCycle } from "../support/cycle-data.js";
+import { generateCycle, SAMPLE_SERIES } from "../support/cycle-data.js";
 import { createPgDatabase, dropPgDatabase } from "../support/databases.js";
 import { tempDir } from "../support/temp.js";
 
 const CYCLES = Number(process.argv[2] ?? 1000);
 const TIME_SCALE = 0.05;
-const SAMPLE_SERIES = [
-  "load.rps",
-  "load.p50_ms",
-  "load.p95_ms",
-  "load.p99_ms",
-  "load.errors",
-  "sut.cpu_pct",
-  "sut.mem_pct",
-  "sut.rss_bytes",
-];
 const RESULT_METRICS = [
   "rps",
   "requests",
@@ -49,7 +40,7 @@ const RESULT_METRICS = [
 ]
   .map((m) => `http_probe:${m}`)
   .concat(["load:rps", "load:latency_p99", "load:error_rate"]);
-const METRICS = [...SAMPLE_SERIES, ...RESULT_METRICS]; // 20
+const METRICS = [...SAMPLE_SERIES, ...RESULT_METRICS]; // 8 + 12 = 20
 
 const dir = await tempDir("tiers-bench-report-");
 const pgDatabases: string[] = [];
@@ -140,51 +131,9 @@ async function fillHistory(
       const stats: Insertable<CentralDatabase["metric_stats"]>[] = [];
       for (const { bundle_key, cycle_id } of keys) {
         const slow = Number(cycle_id.slice(1)) >= count * 0.6 ? 1.25 : 1;
+        phases.push(...phaseRows(bundle_key, latest.summary));
+        gates.push(...gateRows(bundle_key, latest.summary));
         for (const p of latest.summary.phases) {
-          phases.push({
-            bundle_key,
-            phase: p.name,
-            phase_index: p.index,
-            status: "completed",
-            started_at: null,
-            ended_at: null,
-            planned_duration_ms: p.planned_duration_ms,
-            duration_ms: p.duration_ms,
-            target_rps: p.load.target_rps,
-            achieved_rps: p.load.achieved_rps,
-            requests: p.load.requests,
-            errors: p.load.errors,
-            error_rate: p.load.error_rate,
-            p50_ms: p.load.p50_ms,
-            p95_ms: p.load.p95_ms,
-            p99_ms: p.load.p99_ms,
-            cpu_min: p.cpu?.min ?? null,
-            cpu_max: p.cpu?.max ?? null,
-            cpu_mean: p.cpu?.mean ?? null,
-            cpu_p95: p.cpu?.p95 ?? null,
-            cpu_reached: 1,
-            mem_min: p.memory?.min ?? null,
-            mem_max: p.memory?.max ?? null,
-            mem_mean: p.memory?.mean ?? null,
-            mem_p95: p.memory?.p95 ?? null,
-            mem_reached: 1,
-            gate_verdict: "passed",
-          });
-          for (const r of p.gate.rules)
-            gates.push({
-              bundle_key,
-              rule_id: r.id,
-              phase: p.name,
-              check_name: r.check,
-              source: r.source,
-              action: r.action,
-              metric: r.metric ?? null,
-              op: r.op ?? null,
-              threshold: r.threshold ?? null,
-              observed: r.observed ?? null,
-              outcome: r.outcome,
-              note: r.note ?? null,
-            });
           for (const metric of METRICS) {
             const base =
               (metric.includes("p99") || metric.includes("latency") ? 20 * slow : 100) *

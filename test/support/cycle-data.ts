@@ -113,7 +113,8 @@ function phaseModels(env: PlanEnvironment, startMs: number, saturation: number):
   });
 }
 
-const SERIES = [
+/** The series every sample tick records (the idle phase has no latency series). */
+export const SAMPLE_SERIES = [
   "load.rps",
   "load.p50_ms",
   "load.p95_ms",
@@ -166,7 +167,7 @@ function* sampleStream(models: PhaseModel[], saturation: number, k: Required<Cyc
       const t = tickAt(m, ts, saturation, k, random);
       const phase = m.phase.name;
       const idle = m.phase.load.kind === "none";
-      const values: Record<(typeof SERIES)[number], number | undefined> = {
+      const values: Record<(typeof SAMPLE_SERIES)[number], number | undefined> = {
         "load.rps": t.rps,
         "load.p50_ms": idle ? undefined : t.p50,
         "load.p95_ms": idle ? undefined : t.p95,
@@ -176,7 +177,7 @@ function* sampleStream(models: PhaseModel[], saturation: number, k: Required<Cyc
         "sut.mem_pct": t.mem,
         "sut.rss_bytes": Math.round((t.mem / 100) * MEMORY_BYTES),
       };
-      for (const series of SERIES) {
+      for (const series of SAMPLE_SERIES) {
         const value = values[series];
         if (value !== undefined) yield { ts_ms: ts, phase, series, value: Number(value.toFixed(4)) };
       }
@@ -197,7 +198,7 @@ function countSamples(models: PhaseModel[], intervalMs: number): number {
   let n = 0;
   for (const m of models) {
     const ticks = Math.ceil((m.endMs - m.startMs) / intervalMs);
-    n += ticks * (m.phase.load.kind === "none" ? SERIES.length - 3 : SERIES.length);
+    n += ticks * (m.phase.load.kind === "none" ? SAMPLE_SERIES.length - 3 : SAMPLE_SERIES.length);
   }
   return n;
 }
