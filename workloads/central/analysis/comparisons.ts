@@ -1,4 +1,3 @@
-import { PHASE_NAMES } from "../../../tiers/schema/names.js";
 import {
   compareValues,
   controlFalseDiscoveries,
@@ -6,15 +5,11 @@ import {
   type Change,
   type Thresholds,
 } from "./compare.js";
+import { phaseOrder } from "./phase-order.js";
 import { median } from "./stats.js";
 import type { StoredBundle } from "./queries.js";
 
 type Grouped = Map<number, Map<string, Map<string, number[]>>>;
-
-const phaseOrder = (p: string) => {
-  const i = (PHASE_NAMES as readonly string[]).indexOf(p);
-  return i === -1 ? PHASE_NAMES.length : i;
-};
 
 export interface RunChange extends Change {
   readonly environment: string;

@@ -172,9 +172,13 @@ export async function buildCycleReport(
       suite_id: cycle.suite_id,
       plan_hash: cycle.plan_hash,
       started_at: cycle.started_at,
-      ended_at: bundles
-        .map((b) => b.ended_at)
-        .reduce<string | null>((a, e) => (e === null || a === null ? null : e > a ? e : a), cycle.started_at),
+      // The last environment's end; unknown while any environment has none.
+      ended_at: bundles.some((b) => b.ended_at === null)
+        ? null
+        : bundles
+            .map((b) => b.ended_at!)
+            .sort()
+            .at(-1)!,
       verdict,
     },
     environments: bundles.map((b) => ({

@@ -1,6 +1,6 @@
-import { PHASE_NAMES } from "../../../tiers/schema/names.js";
 import { detectChangePoints, type ChangePointOptions } from "./change-points.js";
 import { betterDirection } from "./metric-info.js";
+import { phaseOrder } from "./phase-order.js";
 import type { HistoryRow } from "./queries.js";
 
 /** The metrics whose history a report follows: tail latency, throughput, SUT CPU, errors. */
@@ -82,6 +82,5 @@ export function buildHistory(rows: readonly HistoryRow[], options: HistoryOption
       });
     out.push({ phase, metric, points, change_points });
   }
-  const order = (p: string) => (PHASE_NAMES as readonly string[]).indexOf(p);
-  return out.sort((a, b) => a.metric.localeCompare(b.metric) || order(a.phase) - order(b.phase));
+  return out.sort((a, b) => a.metric.localeCompare(b.metric) || phaseOrder(a.phase) - phaseOrder(b.phase));
 }

@@ -3,6 +3,7 @@ import { BundleError } from "../../bundle/errors.js";
 import type { Keyring } from "../../bundle/keyring.js";
 import type { BundleLimits } from "../../bundle/limits.js";
 import { openBundle, type OpenedBundle } from "../../bundle/reader.js";
+import type { CycleEvent } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
 import { PhaseMetricAccumulator } from "../analysis/summaries.js";
 import type { CentralDb } from "../db/connect.js";
@@ -117,8 +118,13 @@ async function conflictWith(
   return undefined;
 }
 
-async function load(cdb: CentralDb, bundle: OpenedBundle, results: Result[], options: ImportOptions) {
-  const events = await bundle.readEvents();
+async function load(
+  cdb: CentralDb,
+  bundle: OpenedBundle,
+  results: readonly Result[],
+  events: readonly CycleEvent[],
+  options: ImportOptions,
+) {
   await options.onProgress?.("verified");
   return cdb.transaction(async (trx, samples): Promise<ImportOutcome["status"]> => {
     const m = bundle.manifest;
@@ -195,9 +201,10 @@ export async function importBundle(
   try {
     const m = bundle.manifest;
     const results = await bundle.readResults();
+    const events = await bundle.readEvents();
     let status: ImportOutcome["status"];
     try {
-      status = await load(cdb, bundle, results, options);
+      status = await load(cdb, bundle, results, events, options);
     } catch (error) {
       if (!isUniqueViolation(error)) throw describeDbError(error, cdb.location) ?? error;
       // A concurrent importer committed first (PostgreSQL checks keys at insert): say what is stored now.

@@ -1,5 +1,5 @@
-import { PHASE_NAMES } from "../../../tiers/schema/names.js";
 import { formatSi } from "../../../tiers/units.js";
+export { phaseOrder } from "../analysis/phase-order.js";
 
 /** Number and text formatting shared by the report views. */
 
@@ -24,15 +24,6 @@ export function rate(ratio: number | null | undefined): string {
 export function pValue(p: number | null | undefined): string {
   if (p === null || p === undefined) return "–";
   return p < 0.0001 ? "<0.0001" : p.toFixed(4);
-}
-
-export function phaseOrder(phase: string): number {
-  const i = (PHASE_NAMES as readonly string[]).indexOf(phase);
-  return i === -1 ? PHASE_NAMES.length : i;
-}
-
-export function byPhase<T extends { readonly phase: string | null }>(a: T, b: T): number {
-  return phaseOrder(a.phase ?? "") - phaseOrder(b.phase ?? "");
 }
 
 /** `2025-01-06 09:00 UTC` */

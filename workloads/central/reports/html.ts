@@ -59,8 +59,13 @@ async function chart(spec: TopLevelSpec, label: string): Promise<Raw> {
   return el("figure", { class: "chart", "aria-label": label }, new Raw(await renderSvg(spec)));
 }
 
-function section(id: string, title: string, ...children: Child[]): Raw {
-  return el("section", { id }, el("h2", {}, title), ...children);
+interface Section {
+  readonly id: string;
+  readonly html: Raw;
+}
+
+function section(id: string, title: string, ...children: Child[]): Section {
+  return { id, html: el("section", { id }, el("h2", {}, title), ...children) };
 }
 
 const note = (text: string) => el("p", { class: "note" }, text);
@@ -73,7 +78,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
   const r = report;
   const multiEnv = r.environments.length > 1;
   const changed = r.comparison.changes.filter((c) => c.verdict !== "unchanged");
-  const sections: Raw[] = [
+  const sections: Section[] = [
     section("summary", "Summary", summaryCards(r), summaryTable(r)),
     section(
       "load",
@@ -172,20 +177,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
   const nav = el(
     "nav",
     {},
-    [
-      "summary",
-      "load",
-      "latency",
-      "resources",
-      "errors",
-      "faults",
-      "regions",
-      "comparison",
-      "history",
-      "gates",
-      "contracts",
-      "statistics",
-    ].map((id) => el("a", { href: `#${id}` }, id)),
+    sections.filter((x) => x.id !== "provenance").map((x) => el("a", { href: `#${x.id}` }, x.id)),
   );
   const title = `Cycle ${r.cycle.cycle_id} · ${r.cycle.tier} / ${r.cycle.suite_id} · ${r.cycle.verdict}`;
   const page = el(
@@ -215,7 +207,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
           ),
           nav,
         ),
-        sections,
+        sections.map((x) => x.html),
         el(
           "footer",
           {},
