@@ -227,6 +227,9 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   mutate("an absolute path", "absolute_path", (e) =>
     e.push({ path: "/etc/cron.d/evil", data: Buffer.from("* * * * * root true\n") }),
   ),
+  mutate("a name with a control character", "unsafe_path", (e) =>
+    e.push({ path: "raw/bell\u0007.txt", data: Buffer.from("ding") }),
+  ),
   mutate("a symlink", "symlink", (e) =>
     e.push({ path: "raw/passwd", data: Buffer.alloc(0), type: "symlink", linkname: "/etc/passwd" }),
   ),
