@@ -5,7 +5,7 @@ import { Migrator, sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyring, type Keyring } from "../../../workloads/bundle/keyring.js";
-import { openCentralDb } from "../../../workloads/central/db/connect.js";
+import { busyTimeoutFrom, openCentralDb, resolveDbLocation } from "../../../workloads/central/db/connect.js";
 import {
   appliedMigrations,
   migrateToLatest,
@@ -127,6 +127,24 @@ describe.each(DB_TARGETS)("a %s database that is old, new, locked or missing", (
     }
     expect(await fingerprint(cdb)).toStrictEqual(before);
     expect((await importBundle(cdb, bundleB, { keyring })).status).toBe("imported");
+  });
+});
+
+describe("where the database is and how long a write waits", () => {
+  it.each([
+    ["flag", { TIERS_DB_URL: "postgres://x/y" }, "a.db", "a.db"],
+    ["environment", { TIERS_DB_URL: "postgres://x/y" }, undefined, "postgres://x/y"],
+    ["default", {}, undefined, ".tiers/central/results.db"],
+  ])("--db > TIERS_DB_URL > default: %s", (_what, env, flag, expected) => {
+    expect(resolveDbLocation(flag, env)).toBe(expected);
+  });
+
+  it("reads TIERS_DB_BUSY_TIMEOUT_MS and refuses what is not milliseconds", () => {
+    expect(busyTimeoutFrom({})).toBe(30_000);
+    expect(busyTimeoutFrom({ TIERS_DB_BUSY_TIMEOUT_MS: "250" })).toBe(250);
+    expect(() => busyTimeoutFrom({ TIERS_DB_BUSY_TIMEOUT_MS: "soon" })).toThrow(
+      'environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got "soon", expected an integer ≥ 0)',
+    );
   });
 });
 

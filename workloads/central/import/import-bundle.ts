@@ -62,11 +62,7 @@ async function insertRows<T extends keyof CentralDatabase>(
 }
 
 async function storedBundleOf(trx: Trx | CentralDb["db"], bundleId: string) {
-  return trx
-    .selectFrom("bundles")
-    .select(["bundle_key", "imported_at"])
-    .where("bundle_id", "=", bundleId)
-    .executeTakeFirst();
+  return trx.selectFrom("bundles").select("bundle_key").where("bundle_id", "=", bundleId).executeTakeFirst();
 }
 
 /** The refusal for what is already stored that this bundle would contradict, if anything. */
@@ -186,10 +182,11 @@ async function load(
 }
 
 /**
- * Imports one bundle file: verifies it completely (archive, signature, checksums, paths, schema,
- * content) before any write, then loads it in ONE transaction. A bundle id already stored is a
- * no-op reported as `already_imported`. Any failure — a refusal found while streaming the
- * samples, a constraint, a kill — rolls the whole bundle back.
+ * Imports one bundle file. Before any write it verifies the archive, signature, checksums, sizes,
+ * paths, schema version and cycle.json, and checks every result and event line; then it loads the
+ * bundle in ONE transaction, checking each sample line as it streams in (a bad one is a refusal
+ * like any other). A bundle id already stored is a no-op reported as `already_imported`. Any
+ * failure — a refusal, a constraint, a kill — leaves nothing of the bundle behind.
  */
 export async function importBundle(
   cdb: CentralDb,
