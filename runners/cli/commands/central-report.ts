@@ -1,32 +1,17 @@
+/** `tiers central report` and `compare`: loaded only when a command runs (see central.ts). */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Command } from "commander";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { countVerdicts } from "../../../workloads/central/analysis/compare.js";
 import { compareRuns } from "../../../workloads/central/analysis/comparisons.js";
 import { buildCycleReport } from "../../../workloads/central/analysis/cycle-report.js";
 import { groupSamples, loadCycle, samplesOf } from "../../../workloads/central/analysis/queries.js";
 import { fmt, pct, pValue } from "../../../workloads/central/reports/format.js";
-import {
-  REPORT_FORMATS,
-  renderReport,
-  type ReportFormat,
-} from "../../../workloads/central/reports/render.js";
+import { REPORT_FORMATS, type ReportFormat } from "../../../workloads/central/reports/formats.js";
+import { renderReport } from "../../../workloads/central/reports/render.js";
 import { renderTable } from "../../format/table.js";
-import { runCommand } from "../run-command.js";
-import { openForCommand } from "./central.js";
-
-interface ReportFlags {
-  format?: string;
-  out?: string;
-  baseline?: string;
-  db?: string;
-}
-
-interface CompareFlags {
-  db?: string;
-  all?: boolean;
-}
+import type { CompareFlags, ReportFlags } from "./central.js";
+import { openForCommand } from "./central-import.js";
 
 function formatOf(flag: string | undefined): ReportFormat {
   const format = flag ?? "html";
@@ -35,105 +20,74 @@ function formatOf(flag: string | undefined): ReportFormat {
   return format as ReportFormat;
 }
 
-export function registerReportCommand(central: Command): void {
-  central
-    .command("report")
-    .description(
-      "write a cycle's report: html (self-contained page), md (PR comment), json (everything), junit (CI)",
-    )
-    .argument("[cycle]", "cycle id (default: the most recent cycle)")
-    .option("--format <format>", `one of ${REPORT_FORMATS.join(", ")}`, "html")
-    .option("--out <path>", "file to write (default: standard output)")
-    .option(
-      "--baseline <cycle>",
-      "cycle to compare with (default: the last passing run of the same tier and suite)",
-    )
-    .option(
-      "--db <url>",
-      "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)",
-    )
-    .action((cycle: string | undefined, flags: ReportFlags) =>
-      runCommand(async () => {
-        const format = formatOf(flags.format);
-        const cdb = await openForCommand(flags.db, false);
-        let text: string;
-        try {
-          const report = await buildCycleReport(cdb.db, {
-            ...(cycle !== undefined ? { cycleId: cycle } : {}),
-            ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}),
-          });
-          text = await renderReport(report, format);
-        } finally {
-          await cdb.close();
-        }
-        if (flags.out === undefined) process.stdout.write(text);
-        else {
-          await mkdir(dirname(flags.out), { recursive: true });
-          await writeFile(flags.out, text);
-          process.stderr.write(`wrote ${flags.out} (${format}, ${Buffer.byteLength(text)} bytes)\n`);
-        }
-      }),
-    );
+export async function runReport(cycle: string | undefined, flags: ReportFlags): Promise<void> {
+  const format = formatOf(flags.format);
+  const cdb = await openForCommand(flags.db, false);
+  let text: string;
+  try {
+    const report = await buildCycleReport(cdb.db, {
+      ...(cycle !== undefined ? { cycleId: cycle } : {}),
+      ...(flags.baseline !== undefined ? { baseline: flags.baseline } : {}),
+    });
+    text = await renderReport(report, format);
+  } finally {
+    await cdb.close();
+  }
+  if (flags.out === undefined) process.stdout.write(text);
+  else {
+    await mkdir(dirname(flags.out), { recursive: true });
+    await writeFile(flags.out, text);
+    process.stderr.write(`wrote ${flags.out} (${format}, ${Buffer.byteLength(text)} bytes)\n`);
+  }
 }
 
-export function registerCompareCommand(central: Command): void {
-  central
-    .command("compare")
-    .description("compare two cycles metric by metric (Mann–Whitney U with a minimum effect size)")
-    .argument("<baseline>", "the earlier or reference cycle")
-    .argument("<candidate>", "the cycle to judge")
-    .option("--all", "list unchanged metrics too")
-    .option("--db <url>", "results database (default TIERS_DB_URL, then .tiers/central/results.db)")
-    .action((a: string, b: string, flags: CompareFlags) =>
-      runCommand(async () => {
-        const cdb = await openForCommand(flags.db, false);
-        try {
-          const baseline = await loadCycle(cdb.db, a);
-          const candidate = await loadCycle(cdb.db, b);
-          const keys = [...baseline.bundles, ...candidate.bundles].map((x) => x.bundle_key);
-          const changes = compareRuns(
-            baseline.bundles,
-            candidate.bundles,
-            groupSamples(await samplesOf(cdb.db, keys)),
-          );
-          const counts = countVerdicts(changes);
-          const shown = flags.all ? changes : changes.filter((c) => c.verdict !== "unchanged");
-          process.stdout.write(
-            `${a} → ${b}: ${counts.regressed} regressed, ${counts.improved} improved, ${counts.changed} changed, ${counts.unchanged} unchanged, ${counts.insufficient_data} with too few samples\n\n`,
-          );
-          if (shown.length > 0)
-            process.stdout.write(
-              `${renderTable(
-                [
-                  { header: "verdict" },
-                  { header: "env" },
-                  { header: "phase" },
-                  { header: "metric" },
-                  { header: "baseline p50", align: "right" },
-                  { header: "candidate p50", align: "right" },
-                  { header: "change", align: "right" },
-                  { header: "p adj.", align: "right" },
-                  { header: "Cliff's δ", align: "right" },
-                ],
-                shown.map((c) => [
-                  c.verdict,
-                  c.environment,
-                  c.phase,
-                  c.metric,
-                  fmt(c.baseline.median),
-                  fmt(c.candidate.median),
-                  pct(c.relativeChange),
-                  pValue(c.pAdjusted),
-                  fmt(c.cliffsDelta),
-                ]),
-              )}\n`,
-            );
-          else if (changes.length === 0)
-            process.stdout.write("no environment and phase in common: nothing to compare\n");
-          else process.stdout.write("no metric changed beyond noise (use --all to list them)\n");
-        } finally {
-          await cdb.close();
-        }
-      }),
+export async function runCompare(a: string, b: string, flags: CompareFlags): Promise<void> {
+  const cdb = await openForCommand(flags.db, false);
+  try {
+    const baseline = await loadCycle(cdb.db, a);
+    const candidate = await loadCycle(cdb.db, b);
+    const keys = [...baseline.bundles, ...candidate.bundles].map((x) => x.bundle_key);
+    const changes = compareRuns(
+      baseline.bundles,
+      candidate.bundles,
+      groupSamples(await samplesOf(cdb.db, keys)),
     );
+    const counts = countVerdicts(changes);
+    const shown = flags.all ? changes : changes.filter((c) => c.verdict !== "unchanged");
+    process.stdout.write(
+      `${a} → ${b}: ${counts.regressed} regressed, ${counts.improved} improved, ${counts.changed} changed, ${counts.unchanged} unchanged, ${counts.insufficient_data} with too few samples\n\n`,
+    );
+    if (shown.length > 0)
+      process.stdout.write(
+        `${renderTable(
+          [
+            { header: "verdict" },
+            { header: "env" },
+            { header: "phase" },
+            { header: "metric" },
+            { header: "baseline p50", align: "right" },
+            { header: "candidate p50", align: "right" },
+            { header: "change", align: "right" },
+            { header: "p adj.", align: "right" },
+            { header: "Cliff's δ", align: "right" },
+          ],
+          shown.map((c) => [
+            c.verdict,
+            c.environment,
+            c.phase,
+            c.metric,
+            fmt(c.baseline.median),
+            fmt(c.candidate.median),
+            pct(c.relativeChange),
+            pValue(c.pAdjusted),
+            fmt(c.cliffsDelta),
+          ]),
+        )}\n`,
+      );
+    else if (changes.length === 0)
+      process.stdout.write("no environment and phase in common: nothing to compare\n");
+    else process.stdout.write("no metric changed beyond noise (use --all to list them)\n");
+  } finally {
+    await cdb.close();
+  }
 }

@@ -1,120 +1,35 @@
 import type { Command } from "commander";
-import { ExitCode, TiersError } from "../../../tiers/errors.js";
-import { formatDuration } from "../../../tiers/units.js";
-import { BundleError } from "../../../workloads/bundle/errors.js";
-import { loadKeyring } from "../../../workloads/bundle/keyring.js";
-import {
-  busyTimeoutFrom,
-  openCentralDb,
-  resolveDbLocation,
-  type CentralDb,
-} from "../../../workloads/central/db/connect.js";
-import { migrateToLatest, requireLatestSchema } from "../../../workloads/central/db/migrate.js";
-import { importBundle, type ImportOutcome } from "../../../workloads/central/import/import-bundle.js";
-import { expandBundlePaths, watchInbox, type InboxEvent } from "../../../workloads/central/import/inbox.js";
+import { REPORT_FORMATS } from "../../../workloads/central/reports/formats.js";
 import { runCommand } from "../run-command.js";
-import { registerCompareCommand, registerReportCommand } from "./central-report.js";
+
+/**
+ * `tiers central import | report | compare`. Only the command line is declared here; each action
+ * imports its module when it runs, so other commands do not load the database drivers and vega.
+ */
 
 /** Where the keyring is when neither `--keyring` nor `TIERS_KEYRING` says. */
 export const DEFAULT_KEYRING_PATH = ".tiers/central/keyring";
 
-interface ImportFlags {
+const DB_HELP =
+  "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)";
+
+export interface ImportFlags {
   watch?: string;
   db?: string;
   keyring?: string;
   pollMs?: string;
 }
 
-/** Opens the results database a command names; `write` creates and migrates it. */
-export async function openForCommand(flag: string | undefined, write: boolean): Promise<CentralDb> {
-  const cdb = await openCentralDb(resolveDbLocation(flag), {
-    create: write,
-    busyTimeoutMs: busyTimeoutFrom(),
-  });
-  try {
-    if (write) await migrateToLatest(cdb);
-    else await requireLatestSchema(cdb);
-    return cdb;
-  } catch (error) {
-    await cdb.close();
-    throw error;
-  }
+export interface ReportFlags {
+  format?: string;
+  out?: string;
+  baseline?: string;
+  db?: string;
 }
 
-function describeOutcome(o: ImportOutcome): string {
-  const what = `bundle ${o.bundleId.slice(0, 8)} cycle ${o.cycleId} ${o.environment}`;
-  return o.status === "imported"
-    ? `imported  ${o.file}  ${what}: ${o.counts.results} results, ${o.counts.samples} samples, ${o.counts.events} events (${formatDuration(o.ms)})`
-    : `unchanged ${o.file}  ${what}: already imported, nothing written`;
-}
-
-function describeInboxEvent(e: InboxEvent): string {
-  switch (e.kind) {
-    case "imported":
-      return `${describeOutcome(e.outcome)} → ${e.movedTo}`;
-    case "rejected":
-      return `refused   ${e.file}  (${e.error.reason}) ${e.error.detail} → ${e.movedTo}`;
-    case "deferred":
-      return `deferred  ${e.file}  ${e.error instanceof Error ? e.error.message : String(e.error)} (kept in the inbox, retried)`;
-  }
-}
-
-async function runImport(paths: string[], flags: ImportFlags): Promise<number> {
-  if (paths.length === 0 && flags.watch === undefined)
-    throw new TiersError(ExitCode.Usage, "give bundle files or directories to import, or --watch DIR");
-  const keyring = await loadKeyring(flags.keyring ?? process.env.TIERS_KEYRING ?? DEFAULT_KEYRING_PATH);
-  let files: string[];
-  try {
-    files = await expandBundlePaths(paths);
-  } catch (error) {
-    throw new TiersError(
-      ExitCode.InvalidConfig,
-      `cannot read ${(error as NodeJS.ErrnoException).path ?? "a path"}: ${(error as Error).message}`,
-    );
-  }
-  const cdb = await openForCommand(flags.db, true);
-  let refused = 0;
-  try {
-    for (const file of files) {
-      try {
-        process.stdout.write(`${describeOutcome(await importBundle(cdb, file, { keyring }))}\n`);
-      } catch (error) {
-        if (!(error instanceof BundleError)) throw error;
-        refused++;
-        process.stdout.write(`refused   ${file}  (${error.reason}) ${error.detail}\n`);
-      }
-    }
-    if (flags.watch !== undefined) {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      process.stdout.write(`watching ${flags.watch} (imported/ and rejected/ beside it); stop with Ctrl-C\n`);
-      try {
-        await watchInbox(cdb, {
-          dir: flags.watch,
-          keyring,
-          signal: controller.signal,
-          ...(flags.pollMs !== undefined ? { pollMs: Number(flags.pollMs) } : {}),
-          onEvent: (e) => process.stdout.write(`${describeInboxEvent(e)}\n`),
-        });
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
-      process.stdout.write("stopped watching\n");
-      return ExitCode.Interrupted;
-    }
-  } finally {
-    await cdb.close();
-  }
-  if (refused > 0) {
-    process.stderr.write(
-      `error: ${refused} of ${files.length} bundle${files.length === 1 ? "" : "s"} refused; nothing of them was stored\n`,
-    );
-    return ExitCode.BundleRejected;
-  }
-  return ExitCode.Ok;
+export interface CompareFlags {
+  db?: string;
+  all?: boolean;
 }
 
 export function registerCentralCommand(program: Command): void {
@@ -129,16 +44,39 @@ export function registerCentralCommand(program: Command): void {
       "--watch <dir>",
       "keep importing bundles that arrive in DIR; move each to DIR/imported or DIR/rejected",
     )
-    .option(
-      "--db <url>",
-      "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)",
-    )
+    .option("--db <url>", DB_HELP)
     .option(
       "--keyring <file>",
       "trusted environment keys (default TIERS_KEYRING, then .tiers/central/keyring)",
     )
     .option("--poll-ms <n>", "with --watch: rescan interval besides file notifications (default 2000)")
-    .action((paths: string[], flags: ImportFlags) => runCommand(() => runImport(paths, flags)));
-  registerReportCommand(central);
-  registerCompareCommand(central);
+    .action((paths: string[], flags: ImportFlags) =>
+      runCommand(async () => (await import("./central-import.js")).runImport(paths, flags)),
+    );
+  central
+    .command("report")
+    .description(
+      "write a cycle's report: html (self-contained page), md (PR comment), json (everything), junit (CI)",
+    )
+    .argument("[cycle]", "cycle id (default: the most recent cycle)")
+    .option("--format <format>", `one of ${REPORT_FORMATS.join(", ")}`, "html")
+    .option("--out <path>", "file to write (default: standard output)")
+    .option(
+      "--baseline <cycle>",
+      "cycle to compare with (default: the last passing run of the same tier and suite)",
+    )
+    .option("--db <url>", DB_HELP)
+    .action((cycle: string | undefined, flags: ReportFlags) =>
+      runCommand(async () => (await import("./central-report.js")).runReport(cycle, flags)),
+    );
+  central
+    .command("compare")
+    .description("compare two cycles metric by metric (Mann–Whitney U with a minimum effect size)")
+    .argument("<baseline>", "the earlier or reference cycle")
+    .argument("<candidate>", "the cycle to judge")
+    .option("--all", "list unchanged metrics too")
+    .option("--db <url>", DB_HELP)
+    .action((a: string, b: string, flags: CompareFlags) =>
+      runCommand(async () => (await import("./central-report.js")).runCompare(a, b, flags)),
+    );
 }

@@ -1,10 +1,10 @@
 import type { CycleReport } from "../analysis/report-model.js";
+import type { ReportFormat } from "./formats.js";
 import { renderHtml } from "./html.js";
 import { renderJunit } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
 
-export const REPORT_FORMATS = ["html", "md", "json", "junit"] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export { REPORT_FORMATS, type ReportFormat } from "./formats.js";
 
 /** The report in one of its four forms: HTML page, Markdown summary, JSON (everything), JUnit XML. */
 export async function renderReport(report: CycleReport, format: ReportFormat): Promise<string> {
