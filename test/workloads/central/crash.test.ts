@@ -61,6 +61,7 @@ describe.each(DB_TARGETS)("an importer killed inside its transaction (%s)", (tar
           database.url,
           second,
           keys.keyringPath,
+          dir.path,
         ],
         { reject: false },
       );
