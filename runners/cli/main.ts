@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
+import { registerCentralCommand } from "./commands/central.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerPlanCommand(program);
   registerPreviewOfflineCommand(program);
+  registerCentralCommand(program);
   return program;
 }
 

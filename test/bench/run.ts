@@ -1,6 +1,6 @@
 /**
- * Runs one benchmark: `npm run bench -- <name>` → test/bench/<name>.ts. Benchmarks print figures;
- * they assert nothing and are never part of `npm test`.
+ * `npm run bench -- <name>` runs test/bench/<name>.ts: scripts that print figures (never part of
+ * `npm test`, never asserting wall-clock times). With no name, lists them.
  */
 import { readdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -9,11 +9,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
   .filter((f) => f.endsWith(".ts") && f !== "run.ts")
-  .map((f) => f.slice(0, -3));
+  .map((f) => f.slice(0, -3))
+  .sort();
 const name = process.argv[2];
 if (name === undefined || !available.includes(name)) {
-  process.stderr.write(`usage: npm run bench -- <name>   (one of: ${available.join(", ")})\n`);
-  process.exitCode = 2;
+  process.stderr.write(`usage: npm run bench -- <name>\navailable: ${available.join(", ")}\n`);
+  process.exitCode = name === undefined ? 0 : 2;
 } else {
   process.argv.splice(2, 1);
   await import(pathToFileURL(`${here}/${name}.ts`).href);

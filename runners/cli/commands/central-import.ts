@@ -1,0 +1,107 @@
+/** `tiers central import`: loaded only when the command runs (see central.ts). */
+import { ExitCode, TiersError } from "../../../tiers/errors.js";
+import { formatDuration } from "../../../tiers/units.js";
+import { BundleError } from "../../../workloads/bundle/errors.js";
+import { loadKeyring } from "../../../workloads/bundle/keyring.js";
+import {
+  busyTimeoutFrom,
+  openCentralDb,
+  resolveDbLocation,
+  type CentralDb,
+} from "../../../workloads/central/db/connect.js";
+import { migrateToLatest, requireLatestSchema } from "../../../workloads/central/db/migrate.js";
+import { importBundle, type ImportOutcome } from "../../../workloads/central/import/import-bundle.js";
+import { expandBundlePaths, watchInbox, type InboxEvent } from "../../../workloads/central/import/inbox.js";
+import { DEFAULT_KEYRING_PATH, type ImportFlags } from "./central.js";
+
+/** Opens the results database a command names; `write` creates and migrates it. */
+export async function openForCommand(flag: string | undefined, write: boolean): Promise<CentralDb> {
+  const cdb = await openCentralDb(resolveDbLocation(flag), {
+    create: write,
+    busyTimeoutMs: busyTimeoutFrom(),
+  });
+  try {
+    if (write) await migrateToLatest(cdb);
+    else await requireLatestSchema(cdb);
+    return cdb;
+  } catch (error) {
+    await cdb.close();
+    throw error;
+  }
+}
+
+function describeOutcome(o: ImportOutcome): string {
+  const what = `bundle ${o.bundleId.slice(0, 8)} cycle ${o.cycleId} ${o.environment}`;
+  return o.status === "imported"
+    ? `imported  ${o.file}  ${what}: ${o.counts.results} results, ${o.counts.samples} samples, ${o.counts.events} events (${formatDuration(o.ms)})`
+    : `unchanged ${o.file}  ${what}: already imported, nothing written`;
+}
+
+function describeInboxEvent(e: InboxEvent): string {
+  switch (e.kind) {
+    case "imported":
+      return `${describeOutcome(e.outcome)} → ${e.movedTo}`;
+    case "rejected":
+      return `refused   ${e.file}  (${e.error.reason}) ${e.error.detail} → ${e.movedTo}`;
+    case "deferred":
+      return `deferred  ${e.file}  ${e.error instanceof Error ? e.error.message : String(e.error)} (kept in the inbox, retried)`;
+  }
+}
+
+export async function runImport(paths: string[], flags: ImportFlags): Promise<number> {
+  if (paths.length === 0 && flags.watch === undefined)
+    throw new TiersError(ExitCode.Usage, "give bundle files or directories to import, or --watch DIR");
+  const keyring = await loadKeyring(flags.keyring ?? process.env.TIERS_KEYRING ?? DEFAULT_KEYRING_PATH);
+  let files: string[];
+  try {
+    files = await expandBundlePaths(paths);
+  } catch (error) {
+    throw new TiersError(
+      ExitCode.InvalidConfig,
+      `cannot read ${(error as NodeJS.ErrnoException).path ?? "a path"}: ${(error as Error).message}`,
+    );
+  }
+  const cdb = await openForCommand(flags.db, true);
+  let refused = 0;
+  try {
+    for (const file of files) {
+      try {
+        process.stdout.write(`${describeOutcome(await importBundle(cdb, file, { keyring }))}\n`);
+      } catch (error) {
+        if (!(error instanceof BundleError)) throw error;
+        refused++;
+        process.stdout.write(`refused   ${file}  (${error.reason}) ${error.detail}\n`);
+      }
+    }
+    if (flags.watch !== undefined) {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      process.stdout.write(`watching ${flags.watch} (imported/ and rejected/ beside it); stop with Ctrl-C\n`);
+      try {
+        await watchInbox(cdb, {
+          dir: flags.watch,
+          keyring,
+          signal: controller.signal,
+          ...(flags.pollMs !== undefined ? { pollMs: Number(flags.pollMs) } : {}),
+          onEvent: (e) => process.stdout.write(`${describeInboxEvent(e)}\n`),
+        });
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+      process.stdout.write("stopped watching\n");
+      return ExitCode.Interrupted;
+    }
+  } finally {
+    await cdb.close();
+  }
+  if (refused > 0) {
+    process.stderr.write(
+      `error: ${refused} of ${files.length} bundle${files.length === 1 ? "" : "s"} refused; nothing of them was stored\n`,
+    );
+    return ExitCode.BundleRejected;
+  }
+  return ExitCode.Ok;
+}

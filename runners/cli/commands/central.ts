@@ -1,0 +1,82 @@
+import type { Command } from "commander";
+import { REPORT_FORMATS } from "../../../workloads/central/reports/formats.js";
+import { runCommand } from "../run-command.js";
+
+/**
+ * `tiers central import | report | compare`. Only the command line is declared here; each action
+ * imports its module when it runs, so other commands do not load the database drivers and vega.
+ */
+
+/** Where the keyring is when neither `--keyring` nor `TIERS_KEYRING` says. */
+export const DEFAULT_KEYRING_PATH = ".tiers/central/keyring";
+
+const DB_HELP =
+  "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)";
+
+export interface ImportFlags {
+  watch?: string;
+  db?: string;
+  keyring?: string;
+  pollMs?: string;
+}
+
+export interface ReportFlags {
+  format?: string;
+  out?: string;
+  baseline?: string;
+  db?: string;
+}
+
+export interface CompareFlags {
+  db?: string;
+  all?: boolean;
+}
+
+export function registerCentralCommand(program: Command): void {
+  const central = program
+    .command("central")
+    .description("central analysis: import signed bundles, compare runs, write reports");
+  central
+    .command("import")
+    .description("verify and import bundles (files or directories of *.tar.gz), or watch an inbox")
+    .argument("[paths...]", "bundle files, or directories holding them")
+    .option(
+      "--watch <dir>",
+      "keep importing bundles that arrive in DIR; move each to DIR/imported or DIR/rejected",
+    )
+    .option("--db <url>", DB_HELP)
+    .option(
+      "--keyring <file>",
+      "trusted environment keys (default TIERS_KEYRING, then .tiers/central/keyring)",
+    )
+    .option("--poll-ms <n>", "with --watch: rescan interval besides file notifications (default 2000)")
+    .action((paths: string[], flags: ImportFlags) =>
+      runCommand(async () => (await import("./central-import.js")).runImport(paths, flags)),
+    );
+  central
+    .command("report")
+    .description(
+      "write a cycle's report: html (self-contained page), md (PR comment), json (everything), junit (CI)",
+    )
+    .argument("[cycle]", "cycle id (default: the most recent cycle)")
+    .option("--format <format>", `one of ${REPORT_FORMATS.join(", ")}`, "html")
+    .option("--out <path>", "file to write (default: standard output)")
+    .option(
+      "--baseline <cycle>",
+      "cycle to compare with (default: the last passing run of the same tier and suite)",
+    )
+    .option("--db <url>", DB_HELP)
+    .action((cycle: string | undefined, flags: ReportFlags) =>
+      runCommand(async () => (await import("./central-report.js")).runReport(cycle, flags)),
+    );
+  central
+    .command("compare")
+    .description("compare two cycles metric by metric (Mann–Whitney U with a minimum effect size)")
+    .argument("<baseline>", "the earlier or reference cycle")
+    .argument("<candidate>", "the cycle to judge")
+    .option("--all", "list unchanged metrics too")
+    .option("--db <url>", DB_HELP)
+    .action((a: string, b: string, flags: CompareFlags) =>
+      runCommand(async () => (await import("./central-report.js")).runCompare(a, b, flags)),
+    );
+}

@@ -1,0 +1,223 @@
+import type { Insertable, Transaction } from "kysely";
+import { BundleError } from "../../bundle/errors.js";
+import type { Keyring } from "../../bundle/keyring.js";
+import type { BundleLimits } from "../../bundle/limits.js";
+import { openBundle, type OpenedBundle } from "../../bundle/reader.js";
+import type { CycleEvent } from "../../shared/cycle.js";
+import type { Result } from "../../shared/result.js";
+import { PhaseMetricAccumulator } from "../analysis/summaries.js";
+import type { CentralDb } from "../db/connect.js";
+import { describeDbError, isUniqueViolation } from "../db/errors.js";
+import type { CentralDatabase } from "../db/schema.js";
+import {
+  bundleRow,
+  checkRows,
+  eventRows,
+  faultRows,
+  gateRows,
+  metricRows,
+  phaseRows,
+  resultRows,
+} from "./rows.js";
+
+/**
+ * Points the importer reports (and a test may hold it at): after verification; inside the
+ * transaction before the samples; inside it after them, before the statistics and the commit.
+ */
+export type ImportStage = "verified" | "loading_samples" | "samples_loaded";
+
+export interface ImportOptions {
+  readonly keyring: Keyring;
+  readonly limits?: Partial<BundleLimits>;
+  readonly workParent?: string;
+  readonly onProgress?: (stage: ImportStage) => void | Promise<void>;
+}
+
+export interface ImportOutcome {
+  readonly status: "imported" | "already_imported";
+  readonly file: string;
+  readonly bundleId: string;
+  readonly cycleId: string;
+  readonly environment: string;
+  readonly counts: { readonly results: number; readonly samples: number; readonly events: number };
+  readonly ms: number;
+}
+
+type Trx = Transaction<CentralDatabase>;
+
+/** Kysely multi-row inserts, chunked under both databases' bound-parameter limits. */
+async function insertRows<T extends keyof CentralDatabase>(
+  trx: Trx,
+  table: T,
+  rows: readonly Insertable<CentralDatabase[T]>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const perRow = Object.keys(rows[0]!).length;
+  const chunk = Math.max(1, Math.floor(30_000 / perRow));
+  for (let i = 0; i < rows.length; i += chunk)
+    await trx
+      .insertInto(table)
+      .values(rows.slice(i, i + chunk))
+      .execute();
+}
+
+async function storedBundleOf(trx: Trx | CentralDb["db"], bundleId: string) {
+  return trx.selectFrom("bundles").select("bundle_key").where("bundle_id", "=", bundleId).executeTakeFirst();
+}
+
+/** The refusal for what is already stored that this bundle would contradict, if anything. */
+async function conflictWith(
+  db: Trx | CentralDb["db"],
+  bundle: OpenedBundle,
+  results: readonly Result[],
+): Promise<BundleError | undefined> {
+  const m = bundle.manifest;
+  const other = await db
+    .selectFrom("bundles")
+    .select("bundle_id")
+    .where("cycle_id", "=", m.cycle_id)
+    .where("environment_id", "=", m.environment)
+    .executeTakeFirst();
+  if (other)
+    return new BundleError(
+      "duplicate_cycle",
+      `cycle ${m.cycle_id} of environment ${m.environment} is already stored from bundle ${other.bundle_id}`,
+    );
+  const cycle = await db
+    .selectFrom("cycles")
+    .selectAll()
+    .where("cycle_id", "=", m.cycle_id)
+    .executeTakeFirst();
+  if (
+    cycle &&
+    (cycle.tier !== m.tier || cycle.plan_hash !== m.plan_hash || cycle.suite_id !== bundle.cycle.suite_id)
+  )
+    return new BundleError(
+      "cycle_mismatch",
+      `cycle ${m.cycle_id} is stored with tier ${cycle.tier}, suite ${cycle.suite_id}, plan ${cycle.plan_hash.slice(0, 12)}…; ` +
+        `this bundle says tier ${m.tier}, suite ${bundle.cycle.suite_id}, plan ${m.plan_hash.slice(0, 12)}…`,
+    );
+  const ids = results.map((r) => r.result_id);
+  for (let i = 0; i < ids.length; i += 500) {
+    const taken = await db
+      .selectFrom("results")
+      .innerJoin("bundles", "bundles.bundle_key", "results.bundle_key")
+      .select(["results.result_id", "bundles.bundle_id"])
+      .where("results.result_id", "in", ids.slice(i, i + 500))
+      .executeTakeFirst();
+    if (taken)
+      return new BundleError(
+        "duplicate_result",
+        `result ${taken.result_id} is already stored from bundle ${taken.bundle_id}`,
+      );
+  }
+  return undefined;
+}
+
+async function load(
+  cdb: CentralDb,
+  bundle: OpenedBundle,
+  results: readonly Result[],
+  events: readonly CycleEvent[],
+  options: ImportOptions,
+) {
+  await options.onProgress?.("verified");
+  return cdb.transaction(async (trx, samples): Promise<ImportOutcome["status"]> => {
+    const m = bundle.manifest;
+    if (await storedBundleOf(trx, m.bundle_id)) return "already_imported";
+    const conflict = await conflictWith(trx, bundle, results);
+    if (conflict) {
+      // PostgreSQL (read committed) gives each statement a fresh snapshot: a concurrent import
+      // of this very bundle may have committed between the first check and the conflict check.
+      if (await storedBundleOf(trx, m.bundle_id)) return "already_imported";
+      throw conflict;
+    }
+    const now = new Date().toISOString();
+    await trx
+      .insertInto("environments")
+      .values({ environment_id: m.environment, name: bundle.cycle.environment.name, first_seen_at: now })
+      .onConflict((oc) => oc.column("environment_id").doNothing())
+      .execute();
+    await trx
+      .insertInto("cycles")
+      .values({
+        cycle_id: m.cycle_id,
+        tier: m.tier,
+        suite_id: bundle.cycle.suite_id,
+        plan_hash: m.plan_hash,
+        started_at: bundle.cycle.started_at,
+        first_imported_at: now,
+      })
+      .onConflict((oc) => oc.column("cycle_id").doNothing())
+      .execute();
+    const inserted = await trx
+      .insertInto("bundles")
+      .values(bundleRow(bundle, now))
+      .onConflict((oc) => oc.column("bundle_id").doNothing())
+      .returning("bundle_key")
+      .executeTakeFirst();
+    // PostgreSQL: another importer committed the same bundle while this one waited on the key.
+    if (!inserted) return "already_imported";
+    const key = inserted.bundle_key;
+    await insertRows(trx, "phases", phaseRows(key, bundle.cycle));
+    await insertRows(trx, "gate_verdicts", gateRows(key, bundle.cycle));
+    await insertRows(trx, "results", resultRows(key, results));
+    await insertRows(trx, "metrics", metricRows(results));
+    await insertRows(trx, "contract_checks", checkRows(results));
+    await insertRows(trx, "events", eventRows(key, events));
+    await insertRows(trx, "fault_injections", faultRows(key, events));
+    await options.onProgress?.("loading_samples");
+    const stats = new PhaseMetricAccumulator();
+    let seq = 1;
+    for await (const batch of bundle.sampleBatches()) {
+      await samples.write(key, seq, batch);
+      stats.add(batch);
+      seq += batch.length;
+    }
+    await samples.end();
+    await options.onProgress?.("samples_loaded");
+    await insertRows(trx, "metric_stats", stats.rows(key, results));
+    return "imported";
+  });
+}
+
+/**
+ * Imports one bundle file. Before any write it verifies the archive, signature, checksums, sizes,
+ * paths, schema version and cycle.json, and checks every result and event line; then it loads the
+ * bundle in ONE transaction, checking each sample line as it streams in (a bad one is a refusal
+ * like any other). A bundle id already stored is a no-op reported as `already_imported`. Any
+ * failure — a refusal, a constraint, a kill — leaves nothing of the bundle behind.
+ */
+export async function importBundle(
+  cdb: CentralDb,
+  file: string,
+  options: ImportOptions,
+): Promise<ImportOutcome> {
+  const started = performance.now();
+  const bundle = await openBundle(file, options);
+  try {
+    const m = bundle.manifest;
+    const results = await bundle.readResults();
+    const events = await bundle.readEvents();
+    let status: ImportOutcome["status"];
+    try {
+      status = await load(cdb, bundle, results, events, options);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw describeDbError(error, cdb.location) ?? error;
+      // A concurrent importer committed first (PostgreSQL checks keys at insert): say what is stored now.
+      if (await storedBundleOf(cdb.db, m.bundle_id)) status = "already_imported";
+      else throw (await conflictWith(cdb.db, bundle, results)) ?? error;
+    }
+    return {
+      status,
+      file,
+      bundleId: m.bundle_id,
+      cycleId: m.cycle_id,
+      environment: m.environment,
+      counts: m.counts,
+      ms: performance.now() - started,
+    };
+  } finally {
+    await bundle.close();
+  }
+}

@@ -1,0 +1,119 @@
+import { watch, type FSWatcher } from "node:fs";
+import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { BundleError } from "../../bundle/errors.js";
+import type { CentralDb } from "../db/connect.js";
+import { importBundle, type ImportOptions, type ImportOutcome } from "./import-bundle.js";
+
+/** A bundle file in an inbox: `*.tar.gz`, not hidden, not a writer's `.partial-…` file. */
+export function isBundleFileName(name: string): boolean {
+  return name.endsWith(".tar.gz") && !name.startsWith(".");
+}
+
+/** Bundle files given on the command line: each FILE, and the `*.tar.gz` files directly in each DIR, sorted. */
+export async function expandBundlePaths(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const info = await stat(p);
+    if (info.isDirectory()) {
+      const names = (await readdir(p)).filter(isBundleFileName).sort();
+      out.push(...names.map((n) => join(p, n)));
+    } else out.push(p);
+  }
+  return out;
+}
+
+export type InboxEvent =
+  | { readonly kind: "imported"; readonly outcome: ImportOutcome; readonly movedTo: string }
+  | {
+      readonly kind: "rejected";
+      readonly file: string;
+      readonly error: BundleError;
+      readonly movedTo: string;
+    }
+  | { readonly kind: "deferred"; readonly file: string; readonly error: unknown };
+
+export interface InboxOptions extends ImportOptions {
+  readonly dir: string;
+  readonly signal: AbortSignal;
+  /** Rescan interval besides file-system notifications (default 2 s). */
+  readonly pollMs?: number;
+  readonly onEvent: (event: InboxEvent) => void;
+}
+
+/** A free name in `dir` for `name` (`x.tar.gz`, then `x.1.tar.gz` …), so nothing is overwritten. */
+async function freeTarget(dir: string, name: string): Promise<string> {
+  const stem = name.replace(/\.tar\.gz$/, "");
+  for (let i = 0; ; i++) {
+    const candidate = join(dir, i === 0 ? name : `${stem}.${i}.tar.gz`);
+    try {
+      await stat(candidate);
+    } catch {
+      return candidate;
+    }
+  }
+}
+
+/** Imports one inbox file and moves it to `imported/` or `rejected/` (with `<name>.reason.txt`). */
+async function processFile(cdb: CentralDb, file: string, options: InboxOptions): Promise<InboxEvent> {
+  const name = basename(file);
+  try {
+    const outcome = await importBundle(cdb, file, options);
+    const movedTo = await freeTarget(join(options.dir, "imported"), name);
+    await rename(file, movedTo);
+    return { kind: "imported", outcome, movedTo };
+  } catch (error) {
+    if (!(error instanceof BundleError)) return { kind: "deferred", file, error };
+    const movedTo = await freeTarget(join(options.dir, "rejected"), name);
+    await rename(file, movedTo);
+    await writeFile(
+      `${movedTo}.reason.txt`,
+      `reason: ${error.reason}\nmessage: ${error.detail}\nfile: ${name}\nrefused_at: ${new Date().toISOString()}\n`,
+    );
+    return { kind: "rejected", file, error, movedTo };
+  }
+}
+
+/**
+ * Watches an inbox directory until `signal` aborts: every bundle file already there and every one
+ * that arrives is imported and moved to `imported/` (imported, or already imported) or
+ * `rejected/` with a reason file. A file that fails for another reason (the database is locked or
+ * unreachable) stays in the inbox and is retried on the next scan. Writers should create files
+ * under another name and rename them in (the bundle writer does).
+ */
+export async function watchInbox(cdb: CentralDb, options: InboxOptions): Promise<void> {
+  await mkdir(join(options.dir, "imported"), { recursive: true });
+  await mkdir(join(options.dir, "rejected"), { recursive: true });
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(options.dir, () => wake?.());
+  } catch {
+    watcher = undefined; // some file systems have no notifications: polling alone still works
+  }
+  const onAbort = () => wake?.();
+  options.signal.addEventListener("abort", onAbort);
+  try {
+    while (!options.signal.aborted) {
+      const names = (await readdir(options.dir)).filter(isBundleFileName).sort();
+      for (const name of names) {
+        if (options.signal.aborted) break;
+        const file = join(options.dir, name);
+        if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
+        options.onEvent(await processFile(cdb, file, options));
+      }
+      if (options.signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.pollMs ?? 2000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+    watcher?.close();
+  }
+}

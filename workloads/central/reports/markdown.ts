@@ -1,0 +1,111 @@
+import type { CycleReport, PhaseReport } from "../analysis/report-model.js";
+import { fmt, pct, phaseOrder, pValue, rate, when } from "./format.js";
+
+const MAX_ROWS = 10;
+
+function phaseRows(report: CycleReport): string[] {
+  const phases = [...new Set(report.phases.map((p) => p.phase))].sort(
+    (a, b) => phaseOrder(a) - phaseOrder(b),
+  );
+  return phases.map((phase) => {
+    const rows = report.phases.filter((p) => p.phase === phase);
+    const gates = rows
+      .map((p) => (p.gate_verdict === "passed" ? "✅" : p.gate_verdict === "warned" ? "⚠️" : "❌"))
+      .join("");
+    const max = (f: (p: PhaseReport) => number | null) => {
+      const v = rows.map(f).filter((x): x is number => x !== null);
+      return v.length ? Math.max(...v) : null;
+    };
+    const sum = rows.reduce((s, p) => s + (p.achieved_rps ?? 0), 0);
+    const band = (f: (p: PhaseReport) => boolean | null | undefined) => {
+      const v = rows.map(f).filter((x) => x !== null && x !== undefined);
+      return v.length === 0 ? "–" : `${v.filter(Boolean).length}/${v.length}`;
+    };
+    return `| ${phase} | ${gates} | ${rows.some((p) => p.achieved_rps !== null) ? fmt(sum, 0) : "–"} | ${fmt(max((p) => p.p99_ms))} | ${rate(max((p) => p.error_rate))} | ${band((p) => p.cpu?.reached)} | ${band((p) => p.memory?.reached)} |`;
+  });
+}
+
+/** A compact summary for a pull-request comment: verdict, phases, what changed, what failed. */
+export function renderMarkdown(report: CycleReport): string {
+  const { cycle, summary, comparison } = report;
+  const icon = cycle.verdict === "passed" ? "✅" : "❌";
+  const envs = report.environments
+    .map((e) => `${e.environment_id} ${e.region}${e.region_role === "primary" ? " (primary)" : ""}`)
+    .join(", ");
+  const out: string[] = [];
+  out.push(
+    `## ${icon} test-tiers cycle \`${cycle.cycle_id}\` — ${cycle.tier} / ${cycle.suite_id}: **${cycle.verdict}**`,
+  );
+  out.push("");
+  out.push(
+    `${summary.environments} environment${summary.environments === 1 ? "" : "s"} (${envs}) · ${summary.phases_run} phase runs · started ${when(cycle.started_at)}`,
+  );
+  out.push(
+    `Gates: ${summary.gate_rules.passed} passed, ${summary.gate_rules.failed_abort} aborted, ${summary.gate_rules.failed_warn} warned · ` +
+      `contract checks: ${summary.contract_checks.passed} passed, ${summary.contract_checks.failed} failed · ` +
+      `target bands: ${summary.bands.reached} reached, ${summary.bands.missed} missed`,
+  );
+  out.push(
+    comparison.baseline
+      ? `Against \`${comparison.baseline}\` (${comparison.selected === "given" ? "given baseline" : "last passing run"}): ` +
+          `**${comparison.counts.regressed} regressed**, ${comparison.counts.improved} improved, ${comparison.counts.unchanged} unchanged.`
+      : `No baseline: ${comparison.note ?? "none"}.`,
+  );
+  out.push("");
+  out.push("| phase | gates | achieved rps (Σ) | p99 ms (max) | error rate (max) | CPU band | memory band |");
+  out.push("| --- | --- | ---: | ---: | ---: | :---: | :---: |");
+  out.push(...phaseRows(report));
+
+  const changed = comparison.changes
+    .filter((c) => c.verdict === "regressed" || c.verdict === "improved")
+    .sort((a, b) =>
+      a.verdict === b.verdict
+        ? Math.abs(b.cliffsDelta ?? 0) - Math.abs(a.cliffsDelta ?? 0)
+        : a.verdict === "regressed"
+          ? -1
+          : 1,
+    );
+  if (changed.length > 0) {
+    out.push("", `**Changes against the baseline** (${changed.length}; largest first)`, "");
+    out.push("| | environment | phase | metric | baseline p50 | now p50 | change | p (adj.) | Cliff's δ |");
+    out.push("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    for (const c of changed.slice(0, MAX_ROWS))
+      out.push(
+        `| ${c.verdict === "regressed" ? "🔺 regressed" : "🟢 improved"} | ${c.environment} | ${c.phase} | \`${c.metric}\` | ${fmt(c.baseline.median)} | ${fmt(c.candidate.median)} | ${pct(c.relativeChange)} | ${pValue(c.pAdjusted)} | ${fmt(c.cliffsDelta)} |`,
+      );
+    if (changed.length > MAX_ROWS)
+      out.push(`| | … ${changed.length - MAX_ROWS} more in the HTML/JSON report | | | | | | | |`);
+  }
+  const cps = report.history.series.flatMap((s) =>
+    s.change_points.map((c) => ({ ...c, phase: s.phase, metric: s.metric })),
+  );
+  if (cps.length > 0) {
+    out.push("", `**Change points over ${report.history.runs} runs** (E-divisive means)`, "");
+    for (const c of cps.slice(0, MAX_ROWS))
+      out.push(
+        `- \`${c.metric}\` in ${c.phase}: ${c.direction} ${pct(c.relative_change)} (${fmt(c.before)} → ${fmt(c.after)}) from \`${c.cycle_id}\` (p = ${pValue(c.p_value)})`,
+      );
+    if (cps.length > MAX_ROWS) out.push(`- … ${cps.length - MAX_ROWS} more`);
+  }
+  const failures = [
+    ...report.gates
+      .filter((g) => g.outcome === "fail")
+      .map(
+        (g) =>
+          `- gate ${g.rule_id} (${g.action}) in ${g.environment_id}: ${g.check}${g.metric ? ` ${g.metric} ${g.op} ${g.threshold}, observed ${fmt(g.observed)}` : ""}`,
+      ),
+    ...report.contracts
+      .filter((c) => c.status !== "passed" && c.status !== "skipped")
+      .map((c) => `- ${c.test_id} in ${c.environment_id}: ${c.status}${c.reason ? ` — ${c.reason}` : ""}`),
+  ];
+  if (failures.length > 0) {
+    out.push("", `**Failures** (${failures.length})`, "");
+    out.push(...failures.slice(0, MAX_ROWS));
+    if (failures.length > MAX_ROWS) out.push(`- … ${failures.length - MAX_ROWS} more`);
+  }
+  out.push(
+    "",
+    `<sub>tiers central report · plan ${cycle.plan_hash.slice(0, 12)} · the HTML and JSON reports hold every figure</sub>`,
+  );
+  return `${out.join("\n")}\n`;
+}
