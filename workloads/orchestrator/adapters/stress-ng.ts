@@ -56,7 +56,7 @@ export function parseStressNg(raw: RawOutput, params: Params): ParseOutcome {
       : { ok: false, problem: "the YAML metrics file is empty" };
   let doc: unknown;
   try {
-    doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: false });
+    doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: "error" });
   } catch (error) {
     const message = ((error as Error).message.split("\n")[0] ?? "").replace(/:\s*$/, "");
     return { ok: false, problem: `the metrics file is not YAML: ${message.slice(0, 160)}` };
