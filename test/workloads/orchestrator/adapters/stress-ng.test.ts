@@ -4,8 +4,10 @@ import { parse as parseYaml } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../../../tiers/catalog.js";
 import { runTest } from "../../../../workloads/orchestrator/adapters/run-test.js";
+import { descendantsOf, isAlive, listPids } from "../../../../workloads/orchestrator/process/proc.js";
 import { planTest, runContext, scratchDir, validResult } from "../../support/context.js";
 import { evaluateCase, loadCase, metric, reportedVersion } from "../../support/fixtures.js";
+import { waitFor } from "../../support/wait.js";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const recorded = (name: string): Json =>
@@ -83,6 +85,42 @@ describe("stress-ng adapter against the real stress-ng", () => {
     };
     expect(r.metrics.bogo_ops?.value).toBe(kept.metrics[0]!["bogo-ops"]);
     expect(readdirSync(scratch.dir).filter((f) => f.startsWith("stress-ng-"))).toStrictEqual([]);
+  });
+
+  it("a run past its timeout is stopped with every worker it forked", async () => {
+    const own = scratchDir("stress-ng-timeout");
+    try {
+      const running = runTest(
+        planTest(
+          "stress-ng",
+          "StressNgContract",
+          { stressor: "cpu", workers: 2, timeout: 60 },
+          { timeoutMs: 1500 },
+        ),
+        contracts,
+        runContext(own.dir),
+      );
+      // stress-ng's command line names this test's own scratch directory; its workers are its children.
+      const tree = await waitFor("stress-ng and its two workers", () => {
+        const parent = listPids().find((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(own.dir);
+          } catch {
+            return false;
+          }
+        });
+        const all = parent === undefined ? [] : [parent, ...descendantsOf(parent)];
+        return all.length >= 3 ? all : undefined;
+      });
+      const r = validResult(await running);
+      expect([r.status, r.reason]).toStrictEqual([
+        "failed",
+        "timed out after 1500 ms; the tool's process tree was stopped",
+      ]);
+      for (const pid of tree) expect(isAlive(pid), String(pid)).toBe(false);
+    } finally {
+      own.remove();
+    }
   });
 
   it("an option for another stressor is refused before anything runs", async () => {
