@@ -2,7 +2,7 @@ import autocannon from "autocannon";
 import { createRequire } from "node:module";
 import type { PhaseName } from "../../../tiers/schema/names.js";
 import type { Sample } from "../../shared/cycle.js";
-import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import { bucketOf, LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 
 /**
  * HTTP load with autocannon's programmatic API, in process: the http-load adapter's engine and the
@@ -161,8 +161,11 @@ export function startHttpLoad(options: HttpLoadOptions): HttpLoadRun {
   // autocannon's typings name the arguments of `response` wrongly: it passes the client first.
   const emitter = instance as unknown as NodeJS.EventEmitter;
   emitter.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    whole.record(responseTime);
-    second.record(responseTime);
+    if (Number.isFinite(responseTime) && responseTime >= 0) {
+      const bucket = bucketOf(responseTime);
+      whole.add(bucket, responseTime);
+      second.add(bucket, responseTime);
+    }
     if (statusCode < 200 || statusCode >= 300) counts.non2xx += 1;
   });
   emitter.on("reqError", (error: Error) => {

@@ -8,6 +8,12 @@ const LOG_GROWTH = Math.log(GROWTH);
 const MIN_US = 1;
 const BUCKETS = Math.ceil(Math.log(1e11 / MIN_US) / LOG_GROWTH) + 2;
 
+/** The bucket of a latency in ms (finite, not negative). */
+export function bucketOf(ms: number): number {
+  const us = ms * 1000;
+  return us < MIN_US ? 0 : Math.min(BUCKETS - 1, 1 + Math.floor(Math.log(us / MIN_US) / LOG_GROWTH));
+}
+
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKETS);
   count = 0;
@@ -17,9 +23,12 @@ export class LatencyHistogram {
 
   record(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    const us = ms * 1000;
-    const i = us < MIN_US ? 0 : Math.min(BUCKETS - 1, 1 + Math.floor(Math.log(us / MIN_US) / LOG_GROWTH));
-    this.counts[i]! += 1;
+    this.add(bucketOf(ms), ms);
+  }
+
+  /** Adds a value whose bucket is already known (one `Math.log` for several histograms). */
+  add(bucket: number, ms: number): void {
+    this.counts[bucket]! += 1;
     this.count += 1;
     this.sum += ms;
     if (ms < this.min) this.min = ms;
