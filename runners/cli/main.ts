@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerPlanCommand } from "./commands/plan.js";
+import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerPlanCommand(program);
   registerPreviewOfflineCommand(program);
+  registerPolicyCommand(program);
   return program;
 }
 
