@@ -24,7 +24,9 @@ export function taggableAwsTypes(): ReadonlySet<string> {
   const found = new Set<string>();
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
-    const text = readFileSync(join(entry.parentPath, entry.name), "utf8");
+    // Dirent.parentPath is Node >= 20.12; 20.9 to 20.11 call it `path`.
+    const dir = (entry as { parentPath?: string }).parentPath ?? (entry as unknown as { path: string }).path;
+    const text = readFileSync(join(dir, entry.name), "utf8");
     const token = /static __pulumiType = '([^']+)'/.exec(text)?.[1];
     if (token && /resourceInputs\["tags"\] = args\?\.tags/.test(text)) found.add(token);
   }
@@ -39,12 +41,15 @@ export function providerDefaultTags(provider: { readonly props: Props } | undefi
   return stringMap(record(jsonOrRecord(provider?.props.defaultTags))?.tags);
 }
 
-/** The tags a resource gets: the provider's defaults, overridden by its own `tags` (and `tagsAll` when known). */
+/**
+ * The tags a resource gets: the provider's defaults, overridden by its own `tags`. (Not `tagsAll`,
+ * the provider's computed union of the two: unknown while a preview plans the resource.)
+ */
 export function effectiveTags(
   props: Props,
   provider: { readonly props: Props } | undefined,
 ): Record<string, string> {
-  return { ...providerDefaultTags(provider), ...stringMap(props.tagsAll), ...stringMap(props.tags) };
+  return { ...providerDefaultTags(provider), ...stringMap(props.tags) };
 }
 
 export function providerRegion(provider: { readonly props: Props }): string | undefined {

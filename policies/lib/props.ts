@@ -5,6 +5,21 @@
 
 export type Props = Record<string, unknown>;
 
+/**
+ * `props[key]`, or `undefined` while the engine does not know it yet. During `pulumi preview` a
+ * computed output of a resource to be created (a bucket's generated name, its ARN, an input made
+ * from another resource's id) is unknown, and reading it throws; a stack policy reads such a value
+ * only to match or name things, so it goes without it. Inputs a policy judges are read directly:
+ * then the engine reports the policy as not runnable during preview, instead of a false violation.
+ */
+export function known(props: Props, key: string): unknown {
+  try {
+    return props[key];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The value at `path`, or `undefined` when any step is missing or not a container. */
 export function get(value: unknown, path: readonly (string | number)[]): unknown {
   let cur = value;

@@ -4,7 +4,7 @@
  * bucket, so the S3 policies are stack policies: they find a bucket's companions in the graph.
  */
 import type { PolicyResource } from "@pulumi/policy";
-import { record, str, type Props } from "./props.js";
+import { known, str } from "./props.js";
 import { typeChainOfUrn } from "./urn.js";
 
 export const BUCKET_TYPES: ReadonlySet<string> = new Set([
@@ -43,19 +43,19 @@ export function companionsOf(
   resources: readonly PolicyResource[],
   types: readonly string[],
 ): PolicyResource[] {
-  const name = str(bucket.props.bucket);
+  const name = str(known(bucket.props, "bucket"));
   return resources.filter((r) => {
     if (!types.includes(r.type)) return false;
     const viaProperty = r.propertyDependencies.bucket;
     if (viaProperty?.some((d) => d.urn === bucket.urn)) return true;
     if (viaProperty === undefined && r.dependencies.some((d) => d.urn === bucket.urn)) return true;
-    return name !== undefined && str(r.props.bucket) === name;
+    return name !== undefined && str(known(r.props, "bucket")) === name;
   });
 }
 
 /** `bucket tiers-base-us-east-1-…` as messages name it: its name, its prefix, or its Pulumi name. */
 export function describeBucket(bucket: PolicyResource): string {
-  const name = str(bucket.props.bucket);
+  const name = str(known(bucket.props, "bucket"));
   if (name !== undefined) return `bucket ${name}`;
   const prefix = str(bucket.props.bucketPrefix);
   return prefix !== undefined ? `bucket ${prefix}… (${bucket.name})` : `bucket ${bucket.name}`;
@@ -64,8 +64,4 @@ export function describeBucket(bucket: PolicyResource): string {
 /** Whether the bucket belongs to a BundleStore component (its URN's parent types say so). */
 export function isBundleStoreBucket(bucket: { readonly urn: string }): boolean {
   return typeChainOfUrn(bucket.urn).includes(BUNDLE_STORE_TYPE);
-}
-
-export function inline(bucket: PolicyResource, key: string): Props | undefined {
-  return record(bucket.props[key]);
 }

@@ -62,7 +62,9 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
       if (isSecret(s.value) || [...secretPaths].some((p) => path === p || path.startsWith(`${p}.`))) continue;
       const hit = SECRET_PATTERNS.find((p) => p.pattern.test(s.value));
       if (hit)
-        problems.push(`${path} holds ${hit.what} in plain text; pass it as a Pulumi secret in a Secret`);
+        problems.push(
+          `${path} holds ${hit.what} in plain text; keep credentials out of inputs or pass them as Pulumi secrets (pulumi.secret(), a Kubernetes Secret for a workload)`,
+        );
     }
 
     if (problems.length > 0)

@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { get } from "../lib/props.js";
+import { get, known } from "../lib/props.js";
 import { bucketsOf, COMPANION, companionsOf, describeBucket, isBundleStoreBucket } from "../lib/s3.js";
 
 export const s3BundleVersioning: StackValidationPolicy = {
@@ -14,7 +14,7 @@ export const s3BundleVersioning: StackValidationPolicy = {
       const enabled =
         companionsOf(bucket, args.resources, COMPANION.versioning).some(
           (v) => get(v.props, ["versioningConfiguration", "status"]) === "Enabled",
-        ) || get(bucket.props, ["versioning", "enabled"]) === true;
+        ) || get(known(bucket.props, "versioning"), ["enabled"]) === true;
       if (enabled) continue;
       reportViolation(
         `bundle store ${describeBucket(bucket)} does not keep versions; add a BucketVersioning with versioningConfiguration.status Enabled`,

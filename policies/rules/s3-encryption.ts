@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { get, list, record, str } from "../lib/props.js";
+import { get, known, list, record, str } from "../lib/props.js";
 import { bucketsOf, COMPANION, companionsOf, describeBucket } from "../lib/s3.js";
 
 interface Config {
@@ -36,7 +36,8 @@ export const s3Encryption: StackValidationPolicy = {
     for (const bucket of buckets) {
       const configs = [
         ...companionsOf(bucket, args.resources, COMPANION.encryption).map((c) => c.props),
-        ...[record(bucket.props.serverSideEncryptionConfiguration)].filter((c) => c !== undefined),
+        // The inline (legacy) setting: a computed output, unknown while a preview plans the bucket.
+        ...[record(known(bucket.props, "serverSideEncryptionConfiguration"))].filter((c) => c !== undefined),
       ];
       const used = configs.flatMap(algorithms);
       if (used.length === 0) {

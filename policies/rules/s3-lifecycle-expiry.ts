@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { get, list, record } from "../lib/props.js";
+import { get, known, list, record } from "../lib/props.js";
 import { bucketsOf, COMPANION, companionsOf, describeBucket } from "../lib/s3.js";
 
 /** Whether a lifecycle rule is on and expires current objects (after days, or on a date). */
@@ -22,7 +22,7 @@ export const s3LifecycleExpiry: StackValidationPolicy = {
     for (const bucket of buckets) {
       const rules = [
         ...companionsOf(bucket, args.resources, COMPANION.lifecycle).flatMap((c) => list(c.props.rules)),
-        ...list(bucket.props.lifecycleRules),
+        ...list(known(bucket.props, "lifecycleRules")),
       ];
       if (rules.some(expires)) continue;
       reportViolation(

@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { record, str } from "../lib/props.js";
+import { known, record, str } from "../lib/props.js";
 import { bucketsOf, COMPANION, companionsOf, describeBucket } from "../lib/s3.js";
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]);
@@ -43,13 +43,15 @@ export const s3TlsOnly: StackValidationPolicy = {
     const buckets = bucketsOf(args.resources);
     if (buckets.length === 0) return args.notApplicable("the stack has no S3 bucket");
     for (const bucket of buckets) {
+      // A policy document made from the bucket's ARN is unknown during a preview of a new bucket:
+      // read directly, so the engine reports this policy as not runnable then, not as violated.
       const documents = [
         ...companionsOf(bucket, args.resources, COMPANION.policy).map((p) => str(p.props.policy)),
-        str(bucket.props.policy),
+        str(known(bucket.props, "policy")),
       ].filter((d): d is string => d !== undefined);
-      // The engine's stack analysis sees outputs, where the bucket's ARN is known; the inputs the
-      // offline check sees have none, and then any bucket ARN with its /* counts.
-      const arn = str(bucket.props.arn);
+      // The engine's stack analysis sees outputs, where the bucket's ARN is known once created; the
+      // inputs the offline check sees have none, and then any bucket ARN with its /* counts.
+      const arn = str(known(bucket.props, "arn"));
       if (documents.some((d) => deniesInsecureTransport(d, arn))) continue;
       reportViolation(
         `${describeBucket(bucket)} accepts requests without TLS; add a BucketPolicy statement that denies s3:* to every principal on the bucket and bucket/* when aws:SecureTransport is false`,

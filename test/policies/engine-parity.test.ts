@@ -114,8 +114,40 @@ interface Diagnostic {
   message: string;
 }
 
+/** How the engine marks a value it does not know yet (a computed output during preview). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Outputs a provider computes, unknown while `pulumi preview` plans a new stack. */
+const COMPUTED: Readonly<Record<string, readonly string[]>> = {
+  "aws:s3/bucket:Bucket": [
+    "bucket",
+    "serverSideEncryptionConfiguration",
+    "versioning",
+    "lifecycleRules",
+    "policy",
+  ],
+};
+const S3_COMPANION =
+  /^aws:s3\/bucket(PublicAccessBlock|ServerSideEncryptionConfiguration|Versioning|LifecycleConfiguration|Policy):/;
+
+/**
+ * A resource's outputs as a preview of a new stack shows them: its inputs, with id, ARN, tagsAll
+ * and the type's computed outputs unknown, and a companion's `bucket` (made from the bucket's id)
+ * unknown. `knownPolicy: false` makes a bucket policy (made from the bucket's ARN) unknown too.
+ */
+function previewOutputs(r: CapturedResource, knownPolicy: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...r.inputs, id: UNKNOWN, arn: UNKNOWN, tagsAll: UNKNOWN };
+  for (const k of COMPUTED[r.type] ?? []) if (out[k] === undefined) out[k] = UNKNOWN;
+  if (S3_COMPANION.test(r.type)) out.bucket = UNKNOWN;
+  if (!knownPolicy && r.type === "aws:s3/bucketPolicy:BucketPolicy") out.policy = UNKNOWN;
+  return out;
+}
+
 /** Every violation the real analyzer reports for the graph: Analyze per resource, then AnalyzeStack. */
-async function analyzeAsTheEngine(graph: CapturedGraph): Promise<Diagnostic[]> {
+async function analyzeAsTheEngine(
+  graph: CapturedGraph,
+  preview?: { readonly knownPolicy: boolean },
+): Promise<Diagnostic[]> {
   const byUrn = new Map(graph.resources.map((r) => [r.urn, r]));
   const out: Diagnostic[] = [];
   const collect = (res: InstanceType<AnalyzerPb["AnalyzeResponse"]>, fallbackUrn: string) => {
@@ -152,6 +184,7 @@ async function analyzeAsTheEngine(graph: CapturedGraph): Promise<Diagnostic[]> {
   stackReq.setResourcesList(
     graph.resources.map((r) => {
       const m = describe(new pb.AnalyzerResource(), r);
+      if (preview) m.setProperties(Struct.fromJavaScript(previewOutputs(r, preview.knownPolicy) as never));
       if (r.parent !== undefined) m.setParent(r.parent);
       m.setDependenciesList([...r.dependencies]);
       for (const [k, urns] of Object.entries(r.propertyDependencies)) {
@@ -219,6 +252,22 @@ describe("the pack under Pulumi's policy-pack loader", () => {
     const ours = await offline(broken);
     expect(new Set(ours.map((d) => d.policy))).toStrictEqual(new Set(POLICIES.map((p) => p.name)));
     expect(sorted(engine)).toStrictEqual(sorted(ours));
+  });
+
+  it("finds the same during a preview of the new stack, where computed outputs are still unknown", async () => {
+    expect(sorted(await analyzeAsTheEngine(broken, { knownPolicy: true }))).toStrictEqual(
+      sorted(await offline(broken)),
+    );
+    expect(await analyzeAsTheEngine(stress, { knownPolicy: true })).toStrictEqual([]);
+  });
+
+  it("says s3-tls-only cannot run during that preview when the bucket policy is made from the unknown ARN (advisory, not a false violation)", async () => {
+    const tls = (await analyzeAsTheEngine(stress, { knownPolicy: false })).filter(
+      (d) => d.policy === "s3-tls-only",
+    );
+    expect(tls.map((d) => [d.level, d.message.split(": ")[0]])).toStrictEqual([
+      ["advisory", "can't run policy 's3-tls-only' from policy pack 'test-tiers@v0.1.0' during preview"],
+    ]);
   });
 
   it("finds nothing in the shipped stress stack, like the offline check", async () => {

@@ -317,12 +317,12 @@ describe("no-plaintext-secrets", () => {
       fake("aws:ec2/launchTemplate:LaunchTemplate", "nodes", {
         userData: `#!/bin/sh\necho '${PEM}' > /root/key`,
       }),
-      "LaunchTemplate nodes: userData holds a private key in plain text; pass it as a Pulumi secret in a Secret",
+      "LaunchTemplate nodes: userData holds a private key in plain text; keep credentials out of inputs or pass them as Pulumi secrets (pulumi.secret(), a Kubernetes Secret for a workload)",
     ],
     [
       "an AWS access key id in a tag",
       fake("aws:s3/bucket:Bucket", "b", { tags: { note: "AKIAIOSFODNN7EXAMPLE" } }),
-      "Bucket b: tags.note holds an AWS access key id in plain text; pass it as a Pulumi secret in a Secret",
+      "Bucket b: tags.note holds an AWS access key id in plain text; keep credentials out of inputs or pass them as Pulumi secrets (pulumi.secret(), a Kubernetes Secret for a workload)",
     ],
   ])("catches %s, with or without the marker", async (_name, r, message) => {
     expect(await messages(validateResource(noPlaintextSecrets, r))).toStrictEqual([message]);
