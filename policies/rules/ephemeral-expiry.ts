@@ -9,7 +9,7 @@ interface Config {
 }
 
 const HOUR = 3_600_000;
-const FIX = "set test-tiers:expiresAt in the stack config (tiers run --ttl does)";
+const FIX = "set test-tiers:expiresAt in the stack config";
 
 export const ephemeralExpiry: StackValidationPolicy = {
   name: "ephemeral-expiry",

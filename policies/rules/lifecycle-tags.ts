@@ -39,11 +39,15 @@ export const lifecycleTags: ResourceValidationPolicy = {
     if (args.type === AWS_PROVIDER_TYPE) {
       // A tag missing from the provider's defaults is missing from every resource using it:
       // reported here, once, instead of on each resource.
-      const problems = tagProblems(providerDefaultTags(args), true);
-      if (problems.length > 0)
-        reportViolation(
-          `AWS provider ${args.name}: its defaultTags ${problems.join("; ")}; set test-tiers:owner in the stack config (TestTier puts tier, environment ${JSON.stringify("shared")}, owner and expiry into every region provider's defaultTags)`,
-        );
+      const tags = providerDefaultTags(args);
+      const problems = tagProblems(tags, true);
+      if (problems.length === 0) return;
+      // TestTier writes tier and environment itself; only the owner comes from the stack config.
+      const ownerOnly = problems.length === 1 && problems[0] === `lack ${TAGS.owner}`;
+      const fix = ownerOnly
+        ? "set test-tiers:owner in the stack config (TestTier puts it into every region provider's defaultTags)"
+        : `give the provider defaultTags with valid ${joinAnd(REQUIRED.map((r) => r.key))} (TestTier does: tier, environment "shared", the owner from the stack config)`;
+      reportViolation(`AWS provider ${args.name}: its defaultTags ${problems.join("; ")}; ${fix}`);
       return;
     }
     if (!args.type.startsWith("aws:") || !taggableAwsTypes().has(args.type))

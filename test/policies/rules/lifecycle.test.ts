@@ -57,12 +57,12 @@ describe("lifecycle-tags", () => {
     [
       "no owner",
       { "test-tiers:tier": "base", "test-tiers:environment": "shared" },
-      'AWS provider aws-us-east-1: its defaultTags lack test-tiers:owner; set test-tiers:owner in the stack config (TestTier puts tier, environment "shared", owner and expiry into every region provider\'s defaultTags)',
+      "AWS provider aws-us-east-1: its defaultTags lack test-tiers:owner; set test-tiers:owner in the stack config (TestTier puts it into every region provider's defaultTags)",
     ],
     [
       "no tags at all",
       {},
-      'AWS provider aws-us-east-1: its defaultTags lack test-tiers:tier, test-tiers:environment and test-tiers:owner; set test-tiers:owner in the stack config (TestTier puts tier, environment "shared", owner and expiry into every region provider\'s defaultTags)',
+      'AWS provider aws-us-east-1: its defaultTags lack test-tiers:tier, test-tiers:environment and test-tiers:owner; give the provider defaultTags with valid test-tiers:tier, test-tiers:environment and test-tiers:owner (TestTier does: tier, environment "shared", the owner from the stack config)',
     ],
     [
       "malformed values",
@@ -72,7 +72,7 @@ describe("lifecycle-tags", () => {
         "test-tiers:environment": "Env 1",
         "test-tiers:expires-at": "tomorrow",
       },
-      'AWS provider aws-us-east-1: its defaultTags test-tiers:tier "mega" is not a tier; test-tiers:environment "Env 1" is neither shared nor an environment id; test-tiers:expires-at "tomorrow" is not an ISO 8601 UTC time; set test-tiers:owner in the stack config (TestTier puts tier, environment "shared", owner and expiry into every region provider\'s defaultTags)',
+      'AWS provider aws-us-east-1: its defaultTags test-tiers:tier "mega" is not a tier; test-tiers:environment "Env 1" is neither shared nor an environment id; test-tiers:expires-at "tomorrow" is not an ISO 8601 UTC time; give the provider defaultTags with valid test-tiers:tier, test-tiers:environment and test-tiers:owner (TestTier does: tier, environment "shared", the owner from the stack config)',
     ],
   ])(
     "reports a provider with %s once, on the provider (not on every resource using it)",
@@ -152,7 +152,7 @@ describe("ephemeral-expiry", () => {
       violations: [
         {
           message:
-            "ephemeral stack stress-20260501-0930 has no expiry; set test-tiers:expiresAt in the stack config (tiers run --ttl does)",
+            "ephemeral stack stress-20260501-0930 has no expiry; set test-tiers:expiresAt in the stack config",
         },
       ],
     });
@@ -165,12 +165,12 @@ describe("ephemeral-expiry", () => {
       [
         {
           message:
-            "ephemeral stack stress-20260501-0930: AWS provider stress-20260501-0930-aws-us-east-1 expires at 2026-05-01T09:00:00Z, not after the stack's creation (2026-05-01T09:30Z); set test-tiers:expiresAt in the stack config (tiers run --ttl does)",
+            "ephemeral stack stress-20260501-0930: AWS provider stress-20260501-0930-aws-us-east-1 expires at 2026-05-01T09:00:00Z, not after the stack's creation (2026-05-01T09:30Z); set test-tiers:expiresAt in the stack config",
           urn: provider().urn,
         },
         {
           message:
-            "ephemeral stack stress-20260501-0930: namespace tiers-env-1 has no expiry; set test-tiers:expiresAt in the stack config (tiers run --ttl does)",
+            "ephemeral stack stress-20260501-0930: namespace tiers-env-1 has no expiry; set test-tiers:expiresAt in the stack config",
           urn: namespace().urn,
         },
       ],
@@ -181,7 +181,7 @@ describe("ephemeral-expiry", () => {
       [
         {
           message:
-            "ephemeral stack stress-20260501-0930: namespace tiers-env-1 expires at 2026-05-03T09:30:00Z, more than 24 h after the stack's creation (2026-05-01T09:30Z); set test-tiers:expiresAt in the stack config (tiers run --ttl does)",
+            "ephemeral stack stress-20260501-0930: namespace tiers-env-1 expires at 2026-05-03T09:30:00Z, more than 24 h after the stack's creation (2026-05-01T09:30Z); set test-tiers:expiresAt in the stack config",
           urn: namespace().urn,
         },
       ],
@@ -192,7 +192,7 @@ describe("ephemeral-expiry", () => {
       [
         {
           message:
-            'ephemeral stack stress-20260501-0930: namespace tiers-env-1 has expiry "next week", which is not an ISO 8601 UTC time; set test-tiers:expiresAt in the stack config (tiers run --ttl does)',
+            'ephemeral stack stress-20260501-0930: namespace tiers-env-1 has expiry "next week", which is not an ISO 8601 UTC time; set test-tiers:expiresAt in the stack config',
           urn: namespace().urn,
         },
       ],

@@ -15,8 +15,9 @@ import { checkGraph, type Violation } from "../../../runners/policy/check.js";
 const FIXTURE = (f: string): string =>
   fileURLToPath(new URL(`../../fixtures/policies/${f}`, import.meta.url));
 const STACK = "base-20260501-0930";
-const FIX_EXPIRY = "set test-tiers:expiresAt in the stack config (tiers run --ttl does)";
-const FIX_OWNER = `set test-tiers:owner in the stack config (TestTier puts tier, environment "shared", owner and expiry into every region provider's defaultTags)`;
+const FIX_EXPIRY = "set test-tiers:expiresAt in the stack config";
+const FIX_OWNER =
+  "set test-tiers:owner in the stack config (TestTier puts it into every region provider's defaultTags)";
 
 type Expected = Pick<Violation, "policy" | "type" | "name" | "message">;
 const STACK_ROOT = { type: "pulumi:pulumi:Stack", name: `test-tiers-${STACK}` };
