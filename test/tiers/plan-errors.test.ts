@@ -96,7 +96,7 @@ const cases: [string, PlanCase, string[]][] = [
     "a validation key naming no result",
     { suite: suite(test1("        tool: iperf3\n        validation: { min_speed: 5 }\n")) },
     [
-      'suite.yaml:7:34 test_suites.s.tests[0].validation.min_speed: names no result of contract IperfContract (got "min_speed", expected min_ or max_ followed by one of bandwidth, bandwidth_sent, latency, jitter, retransmits, lost_percent, cpu_utilization_percent)',
+      'suite.yaml:7:34 test_suites.s.tests[0].validation.min_speed: names no result of contract IperfContract (got "min_speed", expected min_ or max_ followed by one of bandwidth, bandwidth_sent, latency, jitter, retransmits, lost_percent, lost_packets, packets, cpu_utilization_percent, cpu_utilization_remote_percent)',
     ],
   ],
   [
