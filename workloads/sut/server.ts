@@ -1,0 +1,177 @@
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Counter, Histogram, Registry, Sampled } from "./metrics.js";
+import type { Journal } from "./storage.js";
+
+/**
+ * The sample system under test: `/work` does tunable work (CPU milliseconds, added latency, an
+ * error rate, a response size, a storage write), `/healthz` says it is up (and what its clock
+ * reads, so clock skew can be seen), `/metrics` exposes Prometheus metrics.
+ */
+
+export interface WorkDefaults {
+  /** CPU time burnt per request, ms. */
+  readonly cpuMs: number;
+  /** Latency added per request, ms. */
+  readonly delayMs: number;
+  /** Fraction of requests answered 500, applied exactly (every 1/rate-th request). */
+  readonly errorRate: number;
+  /** Response body size, bytes. */
+  readonly bytes: number;
+}
+
+export interface SutOptions {
+  readonly defaults: WorkDefaults;
+  readonly journal?: Journal;
+}
+
+/** Limits of each `/work` query parameter: [name, default key, min, max]. */
+const WORK_PARAMS = [
+  ["cpu_ms", "cpuMs", 0, 10_000],
+  ["delay_ms", "delayMs", 0, 60_000],
+  ["error_rate", "errorRate", 0, 1],
+  ["bytes", "bytes", 0, 1_048_576],
+  ["write", null, 0, 1_048_576],
+] as const;
+
+type Work = Record<(typeof WORK_PARAMS)[number][0], number>;
+
+/** Reads `/work`'s query; returns the work or a message naming the bad parameter. */
+export function parseWork(query: URLSearchParams, defaults: WorkDefaults): Work | string {
+  const work = {} as Work;
+  for (const [name, key, min, max] of WORK_PARAMS) {
+    const text = query.get(name);
+    const value = text === null ? (key ? defaults[key] : 0) : Number(text);
+    if (text !== null && (text.trim() === "" || !Number.isFinite(value) || value < min || value > max)) {
+      return `${name}: expected a number from ${min} to ${max} (got ${JSON.stringify(text.slice(0, 40))})`;
+    }
+    work[name] = value;
+  }
+  return work;
+}
+
+/**
+ * Burns `ms` of CPU time (not wall time: on a busy machine the request takes longer, as CPU-bound
+ * work does), so each request costs the SUT a known amount of CPU.
+ */
+function burnCpu(ms: number): number {
+  if (ms <= 0) return 0;
+  const start = process.cpuUsage();
+  const target = ms * 1000;
+  let x = 0;
+  for (;;) {
+    for (let i = 0; i < 2000; i++) x = (x * 1103515245 + 12345) % 2147483648;
+    const used = process.cpuUsage(start);
+    if (used.user + used.system >= target) break;
+  }
+  return x;
+}
+
+export interface Sut {
+  readonly server: Server;
+  readonly registry: Registry;
+}
+
+export function createSut(options: SutOptions): Sut {
+  const registry = new Registry();
+  const requests = registry.add(
+    new Counter("sut_requests_total", "Requests answered, by route and status code."),
+  );
+  const duration = registry.add(
+    new Histogram(
+      "sut_request_duration_seconds",
+      "Time to answer a request, by route.",
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+  );
+  const injected = registry.add(
+    new Counter("sut_injected_errors_total", "Requests answered 500 by the error rate."),
+  );
+  const writes = registry.add(new Counter("sut_storage_writes_total", "Storage writes, by outcome."));
+  const written = registry.add(new Counter("sut_storage_bytes_written_total", "Bytes written to storage."));
+  let inflight = 0;
+  registry.add(new Sampled("sut_inflight_requests", "Requests being answered.", "gauge", () => inflight));
+  registry.add(
+    new Sampled("process_cpu_seconds_total", "User and system CPU time.", "counter", () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    }),
+  );
+  registry.add(
+    new Sampled("process_resident_memory_bytes", "Resident memory.", "gauge", () =>
+      process.memoryUsage.rss(),
+    ),
+  );
+  const startedS = Date.now() / 1000;
+  registry.add(
+    new Sampled("process_start_time_seconds", "Start time, Unix seconds.", "gauge", () => startedS),
+  );
+
+  let errorDebt = 0;
+  /** The busy loop's results, kept so the loop cannot be optimised away. */
+  let checksum = 0;
+  const send = (
+    res: ServerResponse,
+    route: string,
+    code: number,
+    body: string,
+    type = "application/json",
+  ): void => {
+    res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
+    res.end(body);
+    requests.inc({ route, code: String(code) });
+  };
+
+  async function work(res: ServerResponse, url: URL): Promise<void> {
+    const w = parseWork(url.searchParams, options.defaults);
+    if (typeof w === "string") return send(res, "/work", 400, JSON.stringify({ error: w }));
+    checksum ^= burnCpu(w.cpu_ms);
+    if (w.write > 0) {
+      if (!options.journal)
+        return send(res, "/work", 400, JSON.stringify({ error: "write: this SUT has no storage" }));
+      try {
+        await options.journal.write(w.write);
+        writes.inc({ outcome: "ok" });
+        written.inc({}, w.write);
+      } catch (error) {
+        writes.inc({ outcome: "error" });
+        const code = (error as NodeJS.ErrnoException).code ?? "EIO";
+        return send(res, "/work", 500, JSON.stringify({ error: `storage write failed: ${code}` }));
+      }
+    }
+    if (w.delay_ms > 0) await sleep(w.delay_ms);
+    errorDebt += w.error_rate;
+    if (errorDebt >= 1 - 1e-9) {
+      errorDebt -= 1;
+      injected.inc();
+      return send(res, "/work", 500, JSON.stringify({ error: "injected error" }));
+    }
+    if (w.bytes > 0) send(res, "/work", 200, ".".repeat(w.bytes), "text/plain");
+    else send(res, "/work", 200, '{"ok":true}');
+  }
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    inflight += 1;
+    const url = new URL(req.url ?? "/", "http://sut");
+    const route = ["/work", "/healthz", "/metrics"].includes(url.pathname) ? url.pathname : "other";
+    res.once("close", () => {
+      inflight -= 1;
+      duration.observe({ route }, (performance.now() - started) / 1000);
+    });
+    req.resume();
+    if (route === "/work" && ["GET", "POST", "PUT"].includes(req.method ?? "")) {
+      work(res, url).catch((error: Error) =>
+        send(res, "/work", 500, JSON.stringify({ error: error.message })),
+      );
+    } else if (route === "/healthz" && req.method === "GET") {
+      send(res, route, 200, JSON.stringify({ status: "ok", pid: process.pid, now_ms: Date.now(), checksum }));
+    } else if (route === "/metrics" && req.method === "GET") {
+      send(res, route, 200, registry.render(), "text/plain; version=0.0.4");
+    } else {
+      send(res, "other", 404, JSON.stringify({ error: "not found" }));
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  return { server, registry };
+}
