@@ -27,3 +27,4 @@ export * from "./infra/instance-types.js";
 export * from "./infra/sizing.js";
 export * from "./infra/workload-sizing.js";
 export * from "./infra/image-ref.js";
+export * from "./infra/identity.js";

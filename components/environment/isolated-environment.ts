@@ -6,9 +6,10 @@ import { ENVIRONMENT_ID } from "../../tiers/schema/names.js";
 import { cpuQuantity, memoryQuantity, type Resources } from "../../tiers/infra/sizing.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import { imagePinProblem, PINNED_IMAGE_EXPECTED } from "../../tiers/infra/image-ref.js";
+import { EXPIRY_EXPECTED, OWNER_EXPECTED, ownerProblem, parseExpiry } from "../../tiers/infra/identity.js";
 import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
-import { environmentLabels } from "../shared/labels.js";
+import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import {
@@ -34,7 +35,7 @@ export interface EnvironmentBundleTarget {
   readonly exceptCidrs: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-export interface IsolatedEnvironmentArgs {
+export interface IsolatedEnvironmentArgs extends Lifecycle {
   readonly stack: string;
   readonly tier: string;
   readonly region: string;
@@ -129,6 +130,10 @@ export function validateIsolatedEnvironmentArgs(name: string, args: IsolatedEnvi
       "lower case letters, digits and -, at most 63",
     );
   }
+  if (args.owner !== undefined && ownerProblem(args.owner))
+    throw argsError(t, name, "owner", ownerProblem(args.owner)!, args.owner, OWNER_EXPECTED);
+  if (args.expiresAt !== undefined && !parseExpiry(args.expiresAt))
+    throw argsError(t, name, "expiresAt", "is not a time", args.expiresAt, EXPIRY_EXPECTED);
   for (const key of ["orchestrator", "sut", "adapters"] as const) {
     const problem = imagePinProblem(args.images[key]);
     if (problem) throw argsError(t, name, `images.${key}`, problem, args.images[key], PINNED_IMAGE_EXPECTED);
@@ -177,6 +182,7 @@ export function createIsolatedEnvironment(
     {
       metadata: {
         name: args.namespace,
+        annotations: lifecycleAnnotations(args),
         labels: {
           ...labels(),
           // Pod Security Admission: refuse, warn about and audit anything above "restricted".

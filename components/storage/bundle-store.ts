@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
+import { environmentTag } from "../shared/labels.js";
 import { irsaTrustPolicy } from "../cluster/iam-documents.js";
 import {
   bucketNamePrefix,
@@ -181,6 +182,8 @@ export function createBundleStore(
       {
         namePrefix: writerRoleNamePrefix(env.id),
         description: `Environment ${env.id}: write bundles under s3://<bucket>/${prefix}`,
+        // The one AWS resource of a single environment: tagged as that environment's, not `shared`.
+        tags: environmentTag(env.id),
         assumeRolePolicy: pulumi
           .all([args.oidcProviderArn, args.oidcIssuerUrl])
           .apply(([arn, url]) => irsaTrustPolicy(arn, url, env.namespace, env.serviceAccount)),

@@ -14,7 +14,7 @@ import {
   type SutSpec,
 } from "../environment/workloads.js";
 import { RegionNetwork, type RegionNetworkArgs } from "../network/region-network.js";
-import { awsTags } from "../shared/labels.js";
+import { awsTags, type Lifecycle } from "../shared/labels.js";
 import { BundleStore, type BundleStoreArgs } from "../storage/bundle-store.js";
 
 export const TEST_TIER_TYPE = "tiers:tier:TestTier";
@@ -55,7 +55,7 @@ export interface TierRegionArgs {
   readonly environments: readonly TierEnvironmentArgs[];
 }
 
-export interface TestTierArgs {
+export interface TestTierArgs extends Lifecycle {
   readonly stack: string;
   readonly tier: TierName;
   readonly cluster: EksTierSettings | Omit<KubeconfigClusterArgs, never>;
@@ -120,6 +120,14 @@ export class TestTier extends pulumi.ComponentResource implements TestTierOutput
   }
 }
 
+/** The owner and expiry of `args`, only the ones set. */
+function lifecycle(args: Lifecycle): Lifecycle {
+  return {
+    ...(args.owner !== undefined ? { owner: args.owner } : {}),
+    ...(args.expiresAt !== undefined ? { expiresAt: args.expiresAt } : {}),
+  };
+}
+
 export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.Resource): TestTierOutputs {
   // Local providers too are explicit, so no resource of the stack uses a default provider.
   const randomProvider = new random.Provider(`${name}-random`, {}, { parent });
@@ -142,7 +150,13 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         {
           region: loc as aws.Region,
           defaultTags: {
-            tags: awsTags({ stack: args.stack, tier: args.tier, region: loc, roles: region.roles }),
+            tags: awsTags({
+              stack: args.stack,
+              tier: args.tier,
+              region: loc,
+              roles: region.roles,
+              ...lifecycle(args),
+            }),
           },
         },
         { parent },
@@ -227,6 +241,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
           orchestratorStorage: args.orchestratorStorage,
           ...(cluster.storageClassName !== undefined ? { storageClassName: cluster.storageClassName } : {}),
           planJson: env.planJson,
+          ...lifecycle(args),
           ...(bundles && writer && vpcCidr
             ? {
                 bundles: {

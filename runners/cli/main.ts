@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerCentralCommand } from "./commands/central.js";
 import { registerPlanCommand } from "./commands/plan.js";
+import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerPreviewOfflineCommand(program);
   registerCentralCommand(program);
+  registerPolicyCommand(program);
   return program;
 }
 

@@ -12,6 +12,14 @@ export interface CapturedResource {
   /** A custom resource (a cloud object), as opposed to a component. */
   readonly custom: boolean;
   readonly dependencies: readonly string[];
+  /** Per input, the URNs its value depended on (what the engine hands stack policies). */
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+  /** The resource options the engine would hand a policy (`args.opts`). */
+  readonly options: {
+    readonly protect: boolean;
+    readonly ignoreChanges: readonly string[];
+    readonly additionalSecretOutputs: readonly string[];
+  };
   /** Inputs after serialization, every secret value replaced by `SECRET_MARKER`. */
   readonly inputs: Record<string, unknown>;
   /** Dotted paths of the inputs that were Pulumi secrets (`stringData.token`). */

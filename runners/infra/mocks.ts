@@ -9,7 +9,13 @@ interface RegisterRequest {
   getParent(): string;
   getProvider(): string;
   getCustom(): boolean;
+  getProtect(): boolean;
+  getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
   getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getObject(): unknown;
 }
 interface OutputsRequest {
@@ -82,13 +88,19 @@ export async function installMocks(project: string, stack: string): Promise<Reco
       if (type.startsWith("pulumi:providers:") && typeof raw.region === "string")
         regionOfProvider.set(urn, raw.region);
       recorder.resources.push({
-        urn,
+        urn: engineUrn(urn),
         type,
         name: req.getName(),
-        ...(parent !== undefined ? { parent } : {}),
+        ...(parent !== undefined ? { parent: engineUrn(parent) } : {}),
         ...(req.getProvider() ? { provider: providerUrn(req.getProvider()) } : {}),
         custom: req.getCustom(),
-        dependencies: req.getDependenciesList(),
+        dependencies: req.getDependenciesList().map(engineUrn),
+        propertyDependencies: propertyDependencies(req),
+        options: {
+          protect: req.getProtect(),
+          ignoreChanges: req.getIgnorechangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        },
         inputs,
         secretPaths,
       });
@@ -107,9 +119,27 @@ export async function installMocks(project: string, stack: string): Promise<Reco
   return recorder;
 }
 
-/** `urn::id` → `urn` */
+/** Input name → the URNs its value depended on (`bucket` of a BucketPolicy → the Bucket). */
+function propertyDependencies(req: RegisterRequest): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    out[key] = deps.getUrnsList().map(engineUrn);
+  });
+  return out;
+}
+
+/** `urn::id` → `urn` (engine form) */
 function providerUrn(ref: string): string {
-  return ref.slice(0, ref.lastIndexOf("::"));
+  return engineUrn(ref.slice(0, ref.lastIndexOf("::")));
+}
+
+/**
+ * A URN as the engine writes it. Pulumi's MockMonitor puts the root stack's type into the type
+ * chain of top-level resources (`…::pulumi:pulumi:Stack$aws:s3/bucket:Bucket::b`); the engine
+ * leaves it out (`…::aws:s3/bucket:Bucket::b`), and so does everything the harness records.
+ */
+export function engineUrn(urn: string): string {
+  return urn.replace(`::${ROOT_STACK_TYPE}$`, "::");
 }
 
 function isSecret(v: unknown): v is { value: unknown } {

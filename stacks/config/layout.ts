@@ -202,6 +202,8 @@ export function layoutTier(
       ...(sutSpec.args ? { args: sutSpec.args } : {}),
     },
     orchestratorStorage: cfg[key("orchestrator")]?.storage ?? "10Gi",
+    ...(cfg[key("owner")] !== undefined ? { owner: cfg[key("owner")] } : {}),
+    ...(cfg[key("expiresAt")] !== undefined ? { expiresAt: cfg[key("expiresAt")] } : {}),
   };
   return { args, plan: finalPlan };
 }

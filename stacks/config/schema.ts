@@ -3,6 +3,7 @@ import { EKS_LOG_TYPES } from "../../components/cluster/eks-cluster.js";
 import { parseCidr } from "../../components/network/cidr.js";
 import { AZ_COUNT_RANGE } from "../../components/network/subnets.js";
 import { imagePinProblem, PINNED_IMAGE_EXPECTED } from "../../tiers/infra/image-ref.js";
+import { EXPIRY_EXPECTED, OWNER_EXPECTED, ownerProblem, parseExpiry } from "../../tiers/infra/identity.js";
 import { ENVIRONMENT_ID, TIER_NAMES } from "../../tiers/schema/names.js";
 import { EnvironmentSpec } from "../../tiers/schema/suite.js";
 
@@ -35,6 +36,29 @@ const Cidr = z.string().superRefine((value, ctx) => {
       code: "custom",
       message: "is not an aligned IPv4 CIDR",
       params: { got: JSON.stringify(value), expected: "a network such as 10.0.0.0/16" },
+    });
+  }
+});
+
+/** Who answers for the stack: an AWS tag value and a namespace annotation. */
+const Owner = z.string().superRefine((value, ctx) => {
+  const problem = ownerProblem(value);
+  if (problem) {
+    ctx.addIssue({
+      code: "custom",
+      message: problem,
+      params: { got: JSON.stringify(value), expected: OWNER_EXPECTED },
+    });
+  }
+});
+
+/** When the stack is to be destroyed; the policy pack requires one on ephemeral stacks. */
+const Expiry = z.string().superRefine((value, ctx) => {
+  if (!parseExpiry(value)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "is not a time",
+      params: { got: JSON.stringify(value), expected: EXPIRY_EXPECTED },
     });
   }
 });
@@ -104,6 +128,10 @@ export const StackConfigSpec = z.strictObject({
       forceDestroy: z.boolean().optional(),
     })
     .optional(),
+  /** Tag `test-tiers:owner` on every AWS resource, annotation on every environment namespace. */
+  [key("owner")]: Owner.optional(),
+  /** Tag `test-tiers:expires-at` and namespace annotation; ephemeral stacks need one (policy pack). */
+  [key("expiresAt")]: Expiry.optional(),
 });
 export type StackConfigSpec = z.infer<typeof StackConfigSpec>;
 

@@ -10,13 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureStack } from "../../runners/infra/capture.js";
 import type { CapturedGraph } from "../../runners/infra/graph.js";
 import { loadCatalog } from "../../tiers/catalog.js";
+import { EXPIRY_EXPECTED, OWNER_EXPECTED } from "../../tiers/infra/identity.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tiers-bad-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const HEAD = 'config:\n  pulumi:disable-default-providers: ["*"]\n';
 const KEYS =
-  "test-tiers:tier, test-tiers:cluster, test-tiers:regions, test-tiers:environments, test-tiers:network, test-tiers:images, test-tiers:sut, test-tiers:orchestrator, test-tiers:bundles";
+  "test-tiers:tier, test-tiers:cluster, test-tiers:regions, test-tiers:environments, test-tiers:network, test-tiers:images, test-tiers:sut, test-tiers:orchestrator, test-tiers:bundles, test-tiers:owner, test-tiers:expiresAt";
 const PINNED = "expected a version tag (repo:1.2.3) or a digest (repo@sha256:…)";
 const KNOWN_REGIONS = loadCatalog().topology.known_regions.join(", ");
 
@@ -166,6 +167,14 @@ const CASES: [string, string, string[]][] = [
     "  test-tiers:tier: base\n  test-tiers:network:\n    existingVpcs: { eu-west-1: vpc-0123456789abcdef0 }\n",
     [
       '5:21 test-tiers:network.existingVpcs.eu-west-1: is not a region of this stack (got "eu-west-1", expected one of us-east-1)',
+    ],
+  ],
+  [
+    "an owner that cannot be a tag value and an expiry on a day that does not exist",
+    '  test-tiers:tier: base\n  test-tiers:owner: "-nobody"\n  test-tiers:expiresAt: 2026-02-30T10:00:00Z\n',
+    [
+      `4:21 test-tiers:owner: is not an owner (got "-nobody", expected ${OWNER_EXPECTED})`,
+      `5:25 test-tiers:expiresAt: is not a time (got "2026-02-30T10:00:00Z", expected ${EXPIRY_EXPECTED})`,
     ],
   ],
   [

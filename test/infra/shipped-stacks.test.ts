@@ -174,6 +174,32 @@ describe.each(SHIPPED)("stack %s", (stack) => {
     }
   });
 
+  it("tags every region provider with tier, environment shared and the stack's owner, each writer role with its environment, and annotates each environment namespace with the owner", () => {
+    const v = view(stack);
+    const out = outputs(stack);
+    const file = parse(readFileSync(join(STACKS_DIR, `Pulumi.${stack}.yaml`), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const owner = file.config["test-tiers:owner"];
+    expect(owner).toEqual(expect.any(String));
+    for (const p of v.ofType("pulumi:providers:aws")) {
+      expect((v.providerInput(p, "defaultTags") as { tags: Record<string, string> }).tags).toStrictEqual({
+        "test-tiers:stack": stack,
+        "test-tiers:tier": out.tier,
+        "test-tiers:region-roles": out.regions[v.providerInput(p, "region") as string]!.roles.join(","),
+        "test-tiers:environment": "shared",
+        "test-tiers:owner": owner,
+        "managed-by": "pulumi",
+      });
+    }
+    const writers = v.ofType("aws:iam/role:Role").filter((r) => r.name.endsWith("-writer"));
+    expect(
+      writers.map((w) => (w.inputs.tags as Record<string, string>)["test-tiers:environment"]).sort(),
+    ).toStrictEqual(out.mode === "eks" ? Object.keys(out.environments).sort() : []);
+    for (const ns of v.ofType("kubernetes:core/v1:Namespace"))
+      expect(get(ns.inputs, "metadata.annotations")).toStrictEqual({ "test-tiers/owner": owner });
+  });
+
   it("labels every environment namespace for Pod Security Admission restricted", () => {
     const v = view(stack);
     const namespaces = v.ofType("kubernetes:core/v1:Namespace");

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { loadCatalog } from "../../../tiers/catalog.js";
 import type { PlanTest } from "../../../tiers/plan/schema.js";
 import { DEFAULT_MAX_OUTPUT_BYTES, runToCompletion } from "../process/spawn.js";
@@ -36,17 +36,27 @@ export function abortReason(signal: AbortSignal | undefined): string | undefined
 const decoder = new TextDecoder("utf-8");
 export const decode = (b: Uint8Array | string): string => (typeof b === "string" ? b : decoder.decode(b));
 
+/** Reads the tool's result files, at most `limit` bytes each (a runaway file is cut, not loaded whole). */
 async function readOutputFiles(
   paths: Readonly<Record<string, string>>,
   limit: number,
 ): Promise<Record<string, Uint8Array>> {
   const files: Record<string, Uint8Array> = {};
   for (const [name, path] of Object.entries(paths)) {
+    let handle;
     try {
-      const content = await readFile(path);
-      files[name] = content.length > limit ? content.subarray(0, limit) : content;
+      handle = await open(path, "r");
     } catch {
-      // The tool did not write it; parse decides what that means.
+      continue; // The tool did not write it; parse decides what that means.
+    }
+    try {
+      const buffer = Buffer.alloc(Math.min(limit, (await handle.stat()).size));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      files[name] = buffer.subarray(0, bytesRead);
+    } catch {
+      // Not a readable file (a directory where a file was expected): as if not written.
+    } finally {
+      await handle.close();
     }
   }
   return files;

@@ -28,7 +28,9 @@ describe("resource_starvation with stress-ng", () => {
         "--timeout",
         "8s",
       ]);
-      expect(hogs.map((p) => readProcStat(p)?.comm)).toContain("stress-ng-cpu");
+      await waitFor("a worker named stress-ng-cpu", () =>
+        descendantsOf(pid).some((p) => readProcStat(p)?.comm === "stress-ng-cpu"),
+      );
       const cpu: number[] = [];
       const sampler = new ProcessSampler({
         roots: () => [pid],

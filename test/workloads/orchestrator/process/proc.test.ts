@@ -69,12 +69,13 @@ describe("process trees", () => {
   it("finds children and grandchildren", async () => {
     const root = spawn("sh", ["-c", "sh -c 'sleep 60 & sleep 60' & sleep 60"], { stdio: "ignore" });
     roots.push(root.pid!);
-    const found = await waitFor("4 descendants", () => {
+    // A forked child keeps its parent's name until it execs: wait for the tree to settle.
+    const found = await waitFor("an inner sh and three sleeps", () => {
       const d = descendantsOf(root.pid!);
-      return d.length >= 4 ? d : undefined;
+      const names = d.map((pid) => readProcStat(pid)?.comm).sort();
+      return JSON.stringify(names) === JSON.stringify(["sh", "sleep", "sleep", "sleep"]) ? d : undefined;
     });
-    const names = found.map((pid) => readProcStat(pid)?.comm).sort();
-    expect(names).toStrictEqual(["sh", "sleep", "sleep", "sleep"]);
+    expect(found).toHaveLength(4);
     expect(
       execFileSync("ps", ["-o", "ppid=", "-p", String(found[0])])
         .toString()

@@ -33,7 +33,10 @@ describe("stopping process trees", () => {
 
   it("a member that moved to its own session is still found and stopped", async () => {
     const pids = await tree("setsid sleep 60 & wait", 2);
-    const moved = pids.find((p) => readProcStat(p)?.comm === "sleep")!;
+    // setsid runs before it becomes sleep: wait for the exec, after which it has its own session.
+    const moved = await waitFor("sleep in its own session", () =>
+      descendantsOf(pids[0]!).find((p) => readProcStat(p)?.comm === "sleep"),
+    );
     expect(readProcStat(moved)!.pgrp).not.toBe(pids[0]);
     await terminateTree(pids[0]!, 1000);
     expect(isAlive(moved)).toBe(false);
