@@ -2,7 +2,6 @@ import { createWriteStream } from "node:fs";
 import { rename } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 
@@ -122,10 +121,7 @@ export class OrchestratorClient {
     if (res.status !== 200 || !res.body)
       this.fail(`download bundle ${bundleId}`, res.status, { error: await res.text() });
     const partial = `${path}.partial`;
-    await pipeline(
-      Readable.fromWeb(res.body as WebReadableStream),
-      createWriteStream(partial, { mode: 0o600 }),
-    );
+    await pipeline(Readable.fromWeb(res.body), createWriteStream(partial, { mode: 0o600 }));
     await rename(partial, path);
     return Number(res.headers.get("content-length") ?? 0);
   }

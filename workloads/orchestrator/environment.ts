@@ -76,12 +76,13 @@ export class Environment implements ApiService {
     const store = EnvStore.open(config.paths.db);
     try {
       const key = await loadOrCreateSigningKey(config.signing_key_file);
-      let env: Environment | undefined;
+      // SUT events reach the environment once it exists (the SUT starts before it does).
+      const holder: { env?: Environment } = {};
       const started = await startRuntime(config, cpuMillis, (kind, detail) =>
-        env?.recordSutEvent(kind, detail),
+        holder.env?.recordSutEvent(kind, detail),
       );
-      env = new Environment(config, store, key, started, defaultPlan);
-      return env;
+      holder.env = new Environment(config, store, key, started, defaultPlan);
+      return holder.env;
     } catch (error) {
       store.close();
       throw error;

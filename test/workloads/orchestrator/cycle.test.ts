@@ -123,7 +123,7 @@ describe("storage that fills up during a cycle", () => {
   beforeAll(() => {
     mkdirSync(mnt, { recursive: true });
     try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1200k", "tmpfs", mnt], { stdio: "pipe" });
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=400k", "tmpfs", mnt], { stdio: "pipe" });
       mounted = true;
     } catch (error) {
       console.log(
@@ -143,7 +143,7 @@ describe("storage that fills up during a cycle", () => {
     const data = join(mnt, "data");
     const r = await runOrchestrator(["run-cycle", planFile, "--data-dir", data, "--env", "env-1"]);
     const ended = r.events.find((e) => e.event === "cycle.ended");
-    const said = `${String(ended?.reason ?? "")} ${r.stderr}`;
+    const said = `${typeof ended?.reason === "string" ? ended.reason : ""} ${r.stderr}`;
     expect(r.code).toBe(ExitCode.Infrastructure);
     expect(said).toMatch(/full|ENOSPC|no space/i);
     expect(readdirSync(data)).toContain("env.db");

@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -62,4 +64,41 @@ describe("kill -9 at random points, then --resume", () => {
       store.close();
     }
   }, 300_000);
+});
+
+describe("an orchestrator killed alone (not its group)", () => {
+  it("leaves no SUT behind: the SUT notices its supervisor is gone and exits", async () => {
+    const plan = testPlan({ tier: "base", time_scale: "0.01", load_scale: "0.1" });
+    const planFile = join(dir, "alone-plan.json");
+    writeFileSync(planFile, JSON.stringify(plan));
+    const dataDir = join(dir, "alone-data");
+    const bin = fileURLToPath(new URL("../../../bin/orchestrator.js", import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [bin, "run-cycle", planFile, "--data-dir", dataDir, "--env", "env-1"],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    // Wait until the cycle runs (its SUT is up), then kill the orchestrator process only.
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (d: Buffer) => d.toString().includes("cycle.started") && resolve()),
+    );
+    const mentions = (): number[] =>
+      readdirSync("/proc")
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dataDir);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    expect(mentions().length).toBeGreaterThanOrEqual(2); // the orchestrator and its SUT
+    child.kill("SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (mentions().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(mentions()).toStrictEqual([]);
+  }, 60_000);
 });

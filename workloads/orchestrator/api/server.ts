@@ -98,7 +98,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
       try {
         resolve(size === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown));
       } catch (error) {
-        reject(error as Error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       }
     });
   });
@@ -109,7 +109,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
  *
  * | method | path | |
  * | --- | --- | --- |
- * | GET | /healthz | liveness and readiness, no token |
+ * | GET | /healthz, /readyz | liveness and readiness (the store is open, the runtime started), no token |
  * | GET | /metrics | Prometheus metrics, no token (scraped inside the environment's network) |
  * | POST | /v1/cycles | trigger a cycle (`{plan?, resume?}`); 202, 409 with the running id, 400 for a bad plan |
  * | GET | /v1/cycles, /v1/cycles/:id | list; status with live progress |
@@ -128,7 +128,7 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    if (req.method === "GET" && path === "/healthz") {
+    if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
       const h = service.health();
       return send(res, h.ok ? 200 : 503, { status: h.ok ? "ok" : "unhealthy", ...h.detail });
     }

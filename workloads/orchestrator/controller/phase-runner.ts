@@ -14,7 +14,7 @@ import { loadSegments, loadTest } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 import { runBounded } from "./pool.js";
 import type { CycleProgress } from "./progress.js";
-import { isHealthy, waitHealthy, type EnvironmentRuntime } from "./runtime.js";
+import { waitHealthy, type EnvironmentRuntime } from "./runtime.js";
 
 export interface PhaseRunInput {
   readonly store: EnvStore;
@@ -221,7 +221,11 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   // A storage failure (disk full, read-only) stops the cycle: nothing measured after it could be kept.
   const reason: unknown =
     failure ?? (stop.signal.aborted && !input.signal.aborted ? stop.signal.reason : undefined);
-  if (reason !== undefined && !(reason instanceof Error && reason.name === "AbortError")) throw reason;
+  if (reason !== undefined && !(reason instanceof Error && reason.name === "AbortError")) {
+    throw reason instanceof Error
+      ? reason
+      : new Error(`phase ${phase.name} stopped: ${JSON.stringify(reason)}`);
+  }
 
   const endedAt = new Date();
   const phaseResults = [...store.results(cycleId)].filter((r) => r.phase === phase.name);

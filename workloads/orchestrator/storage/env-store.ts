@@ -283,14 +283,43 @@ export class EnvStore {
     ).n;
   }
 
-  /** Inserts a batch of samples in one transaction (the unit the benchmark measures). */
+  /** Rows per multi-row INSERT: one statement call for 64 samples instead of 64 (SQLite allows 32,766 parameters). */
+  private static readonly SAMPLE_ROWS = 64;
+  private sampleStatements: { one: Database.Statement; many: Database.Statement } | undefined;
+
+  /** Inserts a batch of samples in one transaction (the unit the storage benchmark measures). */
   insertSamples(cycleId: string, attempt: number, samples: readonly Sample[]): void {
     if (samples.length === 0) return;
-    const stmt = this.db.prepare(
-      "INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES (?, ?, ?, ?, ?, ?)",
-    );
+    const n = EnvStore.SAMPLE_ROWS;
+    this.sampleStatements ??= {
+      one: this.db.prepare(
+        "INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      many: this.db.prepare(
+        `INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?)").join(", ")}`,
+      ),
+    };
+    const { one, many } = this.sampleStatements;
     this.write("store samples", () => {
-      for (const s of samples) stmt.run(cycleId, attempt, s.ts_ms, s.phase, s.series, s.value);
+      let i = 0;
+      const params: unknown[] = new Array<unknown>(n * 6);
+      for (; i + n <= samples.length; i += n) {
+        for (let j = 0; j < n; j++) {
+          const s = samples[i + j]!;
+          const k = j * 6;
+          params[k] = cycleId;
+          params[k + 1] = attempt;
+          params[k + 2] = s.ts_ms;
+          params[k + 3] = s.phase;
+          params[k + 4] = s.series;
+          params[k + 5] = s.value;
+        }
+        many.run(params);
+      }
+      for (; i < samples.length; i++) {
+        const s = samples[i]!;
+        one.run(cycleId, attempt, s.ts_ms, s.phase, s.series, s.value);
+      }
     });
   }
 
