@@ -66,7 +66,14 @@ async function unpack(path: string): Promise<Entry[]> {
   return entries;
 }
 
-async function pack(dir: string, name: string, entries: readonly Entry[]): Promise<string> {
+/** Packs entries as the writer does; sealed with `key` (an attacker who holds the key, or none). */
+async function pack(
+  dir: string,
+  name: string,
+  entries: readonly Entry[],
+  key?: SigningKey,
+  level = 6,
+): Promise<string> {
   const out = join(dir, name);
   const archive: ArchiveEntry[] = entries.map((e) => ({
     header: {
@@ -78,7 +85,7 @@ async function pack(dir: string, name: string, entries: readonly Entry[]): Promi
     },
     data: e.data,
   }));
-  await writeTarGz(out, archive);
+  await writeTarGz(out, archive, level, key);
   return out;
 }
 
@@ -143,7 +150,7 @@ function mutate(
     build: async (base, dir) => {
       const entries = await unpack(base.path);
       change(entries, base);
-      return pack(dir, `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`, entries);
+      return pack(dir, `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`, entries, base.key);
     },
   };
 }
@@ -324,4 +331,33 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     m.files = m.files.filter((f) => f.path !== raw.path);
     setManifest(e, m, base.key);
   }),
+  {
+    name: "a valid bundle re-packed as a plain gzip file (no seal)",
+    reason: "bad_seal",
+    build: async (base, dir) => pack(dir, "bad_seal-unsealed.tar.gz", await unpack(base.path)),
+  },
+  {
+    name: "a gzip header byte changed (the OS field: same content, different file)",
+    reason: "bad_seal",
+    build: async (base, dir) => {
+      const bytes = await readFile(base.path);
+      bytes[9] = 0x03;
+      const out = join(dir, "bad_seal-os-byte.tar.gz");
+      await writeFile(out, bytes);
+      return out;
+    },
+  },
+  {
+    name: "the same content re-compressed at another level under the old seal",
+    reason: "bad_seal",
+    build: async (base, dir) => {
+      const original = await readFile(base.path);
+      const out = await pack(dir, "bad_seal-recompressed.tar.gz", await unpack(base.path), base.key, 1);
+      const repacked = await readFile(out);
+      // Keep the original header (and its seal) in front of the new compressed bytes.
+      original.copy(repacked, 0, 0, 112);
+      await writeFile(out, repacked);
+      return out;
+    },
+  },
 ];

@@ -5,6 +5,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { BundleError } from "./errors.js";
+import { SealTap } from "./seal.js";
 import type { BundleLimits } from "./limits.js";
 import { BLOCK, decodeTarHeader, isZeroBlock, paddingFor, TarFormatError, type TarHeader } from "./tar.js";
 
@@ -19,6 +20,8 @@ export interface ArchiveScan {
   readonly archiveSha256: string;
   readonly uncompressedBytes: number;
   readonly entries: number;
+  /** The file's first bytes (its sealed gzip header) and the sha256 of the bytes after them. */
+  readonly seal: { readonly header: Buffer; readonly bodySha256: Buffer };
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
@@ -220,11 +223,13 @@ export async function scanTarGz(
       `${path} is ${size} bytes; the limit is ${limits.maxCompressedBytes}`,
     );
   const hash = createHash("sha256");
+  const tap = new SealTap();
   let compressed = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       compressed += chunk.length;
       hash.update(chunk);
+      tap.push(chunk);
       if (compressed > limits.maxCompressedBytes)
         done(new BundleError("archive_too_large", `${path} grew beyond ${limits.maxCompressedBytes} bytes`));
       else done(null, chunk);
@@ -256,5 +261,9 @@ export async function scanTarGz(
     archiveSha256: hash.digest("hex"),
     uncompressedBytes: parser.uncompressed,
     entries: parser.entries,
+    seal: {
+      header: tap.header.subarray(0, Math.min(tap.header.length, compressed)),
+      bodySha256: tap.digest(),
+    },
   };
 }

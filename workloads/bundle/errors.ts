@@ -37,6 +37,8 @@ export const BUNDLE_REFUSALS = {
   cycle_mismatch: "a file names another cycle, tier or plan than the manifest",
   environment_mismatch: "a file names another environment or region than the manifest",
   dangling_reference: "a result points to a raw file that is not in the bundle",
+  bad_seal:
+    "the archive's seal (the environment's signature over its compressed bytes) is missing or does not verify",
   duplicate_cycle: "another bundle of the same cycle and environment is already stored",
   duplicate_result: "a result id of the bundle is already stored from another bundle",
 } as const;

@@ -85,7 +85,11 @@ export async function generateSigningKey(path: string): Promise<SigningKey> {
   return fromPrivate(privateKey);
 }
 
-/** Loads a PKCS#8 PEM ed25519 key, refusing a file that group or others may read (like ssh). */
+/**
+ * Loads a PKCS#8 PEM ed25519 key, refusing a file others may read or group may write (like ssh).
+ * Group read is allowed: a Kubernetes Secret volume gives the pod's fsGroup read access (0440),
+ * the only way a non-root container can read a file the kubelet owns.
+ */
 export async function loadSigningKey(path: string): Promise<SigningKey> {
   let mode: number;
   try {
@@ -99,10 +103,10 @@ export async function loadSigningKey(path: string): Promise<SigningKey> {
       },
     );
   }
-  if ((mode & 0o077) !== 0)
+  if ((mode & 0o027) !== 0)
     throw new TiersError(
       ExitCode.InvalidConfig,
-      `signing key ${path} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`,
+      `signing key ${path} is open to others or writable by its group (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`,
     );
   try {
     return fromPrivate(createPrivateKey(await readFile(path)));

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { BUNDLE_SCHEMA_VERSION, BundleManifest } from "../shared/bundle-manifest.js";
 import { CycleEvent, CycleSummary, Sample } from "../shared/cycle.js";
 import { Result } from "../shared/result.js";
+import { checkSeal } from "./seal.js";
 import { BundleError } from "./errors.js";
 import { extractBundle, type Extraction } from "./extract.js";
 import type { Keyring } from "./keyring.js";
@@ -269,6 +270,13 @@ export async function openBundle(path: string, options: OpenBundleOptions): Prom
     }
     const cycle = parseValue(CycleSummary, BUNDLE_FILES.cycle, cycleJson);
     checkCycle(manifest, cycle);
+    // Last: what the bundle says holds; now check that no byte of how it is stored changed either.
+    checkSeal(
+      extraction.seal.header,
+      extraction.seal.bodySha256,
+      manifest.signing.key_id,
+      options.keyring.keys.get(manifest.signing.key_id)!.publicKey,
+    );
     return new OpenedBundle(
       path,
       manifest,

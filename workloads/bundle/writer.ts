@@ -187,7 +187,7 @@ export class BundleWriter {
     const target = intoDirectory ? join(outPath, this.bundleFileName) : outPath;
     await mkdir(dirname(target), { recursive: true });
     try {
-      const bytes = await writeTarGz(target, entries, this.options.gzipLevel);
+      const bytes = await writeTarGz(target, entries, this.options.gzipLevel, this.options.key);
       this.state = "finished";
       return { path: target, manifest, bytes };
     } finally {

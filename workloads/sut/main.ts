@@ -1,6 +1,6 @@
 /**
  * The sample SUT's entry: `node --import tsx workloads/sut/main.ts --port N [--host 127.0.0.1]
- * [--storage DIR] [--cpu-ms N] [--delay-ms N] [--error-rate X] [--bytes N]`. Prints one JSON line
+ * [--storage DIR] [--cpu-ms N] [--delay-ms N] [--error-rate X] [--bytes N] [--exit-with-parent]`. Prints one JSON line
  * `{"event":"listening","host":…,"port":…,"pid":…}` when it accepts connections (port 0 picks a
  * free one); exits 0 on SIGTERM/SIGINT, 1 when it cannot listen, 2 on bad arguments.
  */
@@ -24,6 +24,7 @@ try {
       "delay-ms": { type: "string", default: "0" },
       "error-rate": { type: "string", default: "0" },
       bytes: { type: "string", default: "0" },
+      "exit-with-parent": { type: "boolean", default: false },
     },
     strict: true,
   }));
@@ -66,3 +67,12 @@ const shutdown = (): void => {
 };
 process.once("SIGTERM", shutdown);
 process.once("SIGINT", shutdown);
+
+// Supervised: when the supervisor dies (even by SIGKILL), the SUT is re-parented and goes too,
+// so a crashed orchestrator leaves no SUT behind.
+if (values["exit-with-parent"]) {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) shutdown();
+  }, 500).unref();
+}

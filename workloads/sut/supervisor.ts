@@ -10,8 +10,10 @@ import type { WorkDefaults } from "./server.js";
  * SUT's URL never changes, and reports starts, exits and restarts with the downtime between them.
  */
 
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
-const TSX = import.meta.resolve("tsx");
+// Run from the TypeScript sources (through tsx), or from compiled JavaScript (the container image).
+const SOURCE = fileURLToPath(import.meta.url).endsWith(".ts");
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), SOURCE ? "main.ts" : "main.js");
+const LOADER = SOURCE ? ["--import", import.meta.resolve("tsx")] : [];
 
 /** A wall clock that can be moved at run time: libfaketime preloaded, offset read from a file. */
 export interface FakeClock {
@@ -126,7 +128,7 @@ export class SutSupervisor {
 
   private args(): string[] {
     const w = this.options.work ?? {};
-    const args = ["--import", TSX, MAIN, "--port", String(this.port), "--host", this.host];
+    const args = [...LOADER, MAIN, "--port", String(this.port), "--host", this.host, "--exit-with-parent"];
     if (this.options.storageDir !== undefined) args.push("--storage", this.options.storageDir);
     if (w.cpuMs !== undefined) args.push("--cpu-ms", String(w.cpuMs));
     if (w.delayMs !== undefined) args.push("--delay-ms", String(w.delayMs));

@@ -47,12 +47,19 @@ describe("environment signing keys", () => {
     expect((await loadOrCreateSigningKey(path)).keyId).toBe((await loadSigningKey(path)).keyId);
   });
 
-  it("refuses a key file group or others can read", async () => {
+  it("accepts a key its group may read: a Kubernetes Secret volume with fsGroup (0440)", async () => {
+    const path = join(dir.path, "k-group.pem");
+    const made = await generateSigningKey(path);
+    await chmod(path, 0o440);
+    expect((await loadSigningKey(path)).keyId).toBe(made.keyId);
+  });
+
+  it("refuses a key file others can read", async () => {
     const path = join(dir.path, "k3.pem");
     await generateSigningKey(path);
     await chmod(path, 0o644);
     await expect(loadSigningKey(path)).rejects.toThrow(
-      `signing key ${path} is readable by group or others (mode 0644); run chmod 600 ${path}`,
+      `signing key ${path} is open to others or writable by its group (mode 0644); run chmod 600 ${path}`,
     );
   });
 

@@ -22,6 +22,11 @@ export interface Iperf3ServerOptions {
   readonly readyTimeoutMs?: number;
   /** Tries with a new port when the chosen one was taken meanwhile. */
   readonly attempts?: number;
+  /**
+   * A one-off server exits after this many seconds without a client (iperf3 `--idle-timeout`), so
+   * it cannot outlive an orchestrator that was killed before its client connected. @default 60
+   */
+  readonly idleTimeoutS?: number;
 }
 
 /** A port the kernel says is free on `host` right now. */
@@ -67,7 +72,7 @@ export async function startIperf3Server(options: Iperf3ServerOptions): Promise<I
       file: options.binary,
       args: [
         "-s",
-        ...(options.oneOff === false ? [] : ["-1"]),
+        ...(options.oneOff === false ? [] : ["-1", "--idle-timeout", String(options.idleTimeoutS ?? 60)]),
         "-B",
         host,
         "-p",

@@ -12,8 +12,11 @@ export interface PhaseObservation {
   readonly memory: { readonly mean: number; readonly p95: number } | null;
   /** The SUT failed its health check at the end of the phase. */
   readonly sut_down: boolean;
-  /** After the chaos phase's faults were undone: ms until the SUT was healthy again; null = never. */
-  readonly recovered_after_ms: number | null;
+  /**
+   * After the chaos phase's faults were undone: ms until the SUT was healthy again (the worst fault);
+   * null = it never was; undefined = no fault was applied here (nothing to recover from).
+   */
+  readonly recovered_after_ms?: number | null;
   /** Results of the phase whose status is failed or invalid. */
   readonly contract_failures: number;
   /** Any other metric a suite's own condition may name. */
@@ -85,6 +88,14 @@ export function evaluateRule(rule: GateRule, phase: PlanPhase, obs: PhaseObserva
     case "sut_down":
       return { ...base, observed: obs.sut_down ? 1 : 0, outcome: obs.sut_down ? "fail" : "pass" };
     case "sut_not_recovered": {
+      if (obs.recovered_after_ms === undefined) {
+        return {
+          ...base,
+          observed: null,
+          outcome: "not_evaluated",
+          note: "no fault was applied in this phase",
+        };
+      }
       const ok = obs.recovered_after_ms !== null && obs.recovered_after_ms <= (rule.within_ms ?? 0);
       return {
         ...base,

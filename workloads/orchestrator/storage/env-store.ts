@@ -185,8 +185,13 @@ export class EnvStore {
     });
   }
 
-  /** Commits a phase's summary and gate verdict in one transaction. */
-  finishPhase(cycleId: string, summary: PhaseSummary): void {
+  /**
+   * Commits a phase's summary (figures and gate verdict) together with the Results that exist only
+   * because the phase finished (its load's), in one transaction: a phase killed before this point
+   * leaves neither, and is run again on resume.
+   */
+  finishPhase(cycleId: string, summary: PhaseSummary, results: readonly Result[] = []): void {
+    const checked = results.map((r) => Result.parse(r));
     this.write(`finish phase ${summary.name}`, () => {
       this.db
         .prepare(
@@ -204,6 +209,7 @@ export class EnvStore {
           summary.ended_at,
           JSON.stringify(summary),
         );
+      for (const r of checked) this.insertResult(r);
     });
   }
 
@@ -234,23 +240,26 @@ export class EnvStore {
    */
   commitResult(result: Result): boolean {
     const checked = Result.parse(result);
-    return this.write(`commit result ${checked.test_id}`, () => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO results (result_id, cycle_id, test_id, phase, status, result_json, committed_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        )
-        .run(
-          checked.result_id,
-          checked.cycle_id,
-          checked.test_id,
-          checked.phase,
-          checked.status,
-          JSON.stringify(checked),
-          new Date().toISOString(),
-        );
-      return info.changes === 1;
-    });
+    return this.write(`commit result ${checked.test_id}`, () => this.insertResult(checked));
+  }
+
+  /** Inserts one Result inside the caller's transaction; false when (cycle, test) already has one. */
+  private insertResult(r: Result): boolean {
+    const info = this.db
+      .prepare(
+        `INSERT INTO results (result_id, cycle_id, test_id, phase, status, result_json, committed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(
+        r.result_id,
+        r.cycle_id,
+        r.test_id,
+        r.phase,
+        r.status,
+        JSON.stringify(r),
+        new Date().toISOString(),
+      );
+    return info.changes === 1;
   }
 
   committedTestIds(cycleId: string): Set<string> {
@@ -274,14 +283,43 @@ export class EnvStore {
     ).n;
   }
 
-  /** Inserts a batch of samples in one transaction (the unit the benchmark measures). */
+  /** Rows per multi-row INSERT: one statement call for 64 samples instead of 64 (SQLite allows 32,766 parameters). */
+  private static readonly SAMPLE_ROWS = 64;
+  private sampleStatements: { one: Database.Statement; many: Database.Statement } | undefined;
+
+  /** Inserts a batch of samples in one transaction (the unit the storage benchmark measures). */
   insertSamples(cycleId: string, attempt: number, samples: readonly Sample[]): void {
     if (samples.length === 0) return;
-    const stmt = this.db.prepare(
-      "INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES (?, ?, ?, ?, ?, ?)",
-    );
+    const n = EnvStore.SAMPLE_ROWS;
+    this.sampleStatements ??= {
+      one: this.db.prepare(
+        "INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      many: this.db.prepare(
+        `INSERT INTO samples (cycle_id, attempt, ts_ms, phase, series, value) VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?)").join(", ")}`,
+      ),
+    };
+    const { one, many } = this.sampleStatements;
     this.write("store samples", () => {
-      for (const s of samples) stmt.run(cycleId, attempt, s.ts_ms, s.phase, s.series, s.value);
+      let i = 0;
+      const params: unknown[] = new Array<unknown>(n * 6);
+      for (; i + n <= samples.length; i += n) {
+        for (let j = 0; j < n; j++) {
+          const s = samples[i + j]!;
+          const k = j * 6;
+          params[k] = cycleId;
+          params[k + 1] = attempt;
+          params[k + 2] = s.ts_ms;
+          params[k + 3] = s.phase;
+          params[k + 4] = s.series;
+          params[k + 5] = s.value;
+        }
+        many.run(params);
+      }
+      for (; i < samples.length; i++) {
+        const s = samples[i]!;
+        one.run(cycleId, attempt, s.ts_ms, s.phase, s.series, s.value);
+      }
     });
   }
 

@@ -1,0 +1,46 @@
+import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { ConfigError } from "../../../tiers/config/issues.js";
+import { loadOrchestratorConfig, type ResolvedConfig } from "../config.js";
+import { acceptPlan } from "../plan-input.js";
+
+export interface ConfigFlags {
+  config?: string;
+  dataDir?: string;
+  env?: string;
+}
+
+/** `--config`, `--data-dir`, `--env`: where every command finds its environment. */
+export function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option("--config <file>", "orchestrator config file (JSON or YAML); TIERS_* variables override it")
+    .option("--data-dir <dir>", "the environment's data directory (TIERS_DATA_DIR)")
+    .option("--env <id>", "the plan environment this is (TIERS_ENVIRONMENT)");
+}
+
+export function configFrom(flags: ConfigFlags, requireToken = false): ResolvedConfig {
+  return loadOrchestratorConfig(
+    flags.config,
+    process.env,
+    { data_dir: flags.dataDir, environment: flags.env },
+    requireToken,
+  );
+}
+
+/** Reads and checks a plan file for this environment. */
+export async function readPlan(file: string, environmentId: string): Promise<ReturnType<typeof acceptPlan>> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new ConfigError([
+      { file, path: "(file)", message: `cannot read the plan: ${(error as Error).message}` },
+    ]);
+  }
+  return acceptPlan(data, environmentId, file);
+}
+
+/** One JSON object per line on stdout: what the runner and workflow steps read. */
+export function emitJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import { createApiServer, listen } from "../api/server.js";
+import { loadOrchestratorConfig } from "../config.js";
+import { Environment } from "../environment.js";
+import { emitJson, withConfigFlags, type ConfigFlags } from "./common.js";
+
+/**
+ * `orchestrator serve`: opens the environment, starts its runtime (local SUT and proxy, or the
+ * external SUT), serves the HTTP API until SIGTERM/SIGINT, then interrupts the running cycle (load
+ * stopped, faults undone, state kept for --resume) and stops everything it started.
+ */
+export function registerServe(
+  program: Command,
+  run: (body: () => Promise<number | void>) => Promise<void>,
+): void {
+  withConfigFlags(program.command("serve").description("serve the environment's HTTP API"))
+    .option("--listen <host:port>", "where to listen (TIERS_LISTEN); port 0 picks a free one")
+    .option("--token-file <file>", "file holding the API bearer token (TIERS_API_TOKEN_FILE)")
+    .option("--plan <file>", "the default plan (TIERS_PLAN)")
+    .option("--region-latency-ms <ms>", "one-way latency the local proxy adds (a simulated region)")
+    .action(
+      (
+        flags: ConfigFlags & { listen?: string; tokenFile?: string; plan?: string; regionLatencyMs?: string },
+      ) =>
+        run(async () => {
+          const config = loadOrchestratorConfig(flags.config, process.env, {
+            data_dir: flags.dataDir,
+            environment: flags.env,
+            listen: flags.listen,
+            api_token_file: flags.tokenFile,
+            plan_file: flags.plan,
+            region_latency_ms:
+              flags.regionLatencyMs !== undefined ? Number(flags.regionLatencyMs) : undefined,
+          });
+          const env = await Environment.open(config);
+          const server = createApiServer(env, { token: config.api_token });
+          const i = config.listen.lastIndexOf(":");
+          const host = config.listen.slice(0, i);
+          let port: number;
+          try {
+            port = await listen(server, host, Number(config.listen.slice(i + 1)));
+          } catch (error) {
+            await env.close();
+            throw error;
+          }
+          emitJson({
+            event: "listening",
+            host,
+            port,
+            pid: process.pid,
+            environment: config.environment,
+            sut: env.runtime.targetUrl,
+          });
+          const stopped = new Promise<string>((resolve) => {
+            process.once("SIGTERM", () => resolve("SIGTERM"));
+            process.once("SIGINT", () => resolve("SIGINT"));
+          });
+          const signal = await stopped;
+          server.close();
+          server.closeAllConnections();
+          await env.close(`the orchestrator received ${signal}`);
+          emitJson({ event: "stopped", signal });
+          return 0;
+        }),
+    );
+}

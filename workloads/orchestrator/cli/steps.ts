@@ -1,0 +1,203 @@
+import type { Command } from "commander";
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { ConfigError } from "../../../tiers/config/issues.js";
+import { ExitCode } from "../../../tiers/errors.js";
+import { Result } from "../../shared/result.js";
+import { runTest } from "../adapters/run-test.js";
+import { calibrate } from "../controller/calibration.js";
+import { isHealthy } from "../controller/runtime.js";
+import { findStepTest, finishStep, gateStep } from "../controller/steps.js";
+import { Environment } from "../environment.js";
+import { configFrom, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
+
+type Run = (body: () => Promise<number | void>) => Promise<void>;
+
+/** The step commands a workflow engine calls: start-cycle, run-test, report-result, gate, finish-cycle. */
+export function registerStepCommands(program: Command, run: Run): void {
+  withConfigFlags(
+    program.command("start-cycle").description("step: create a cycle (and calibrate in relative mode)"),
+  )
+    .argument("<plan>", "the CyclePlan JSON file")
+    .option("--cycle-id <id>", "the cycle's id (default: a new one)")
+    .action((planFile: string, flags: ConfigFlags & { cycleId?: string }) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const { plan, environment } = await readPlan(planFile, config.environment);
+        const env = await Environment.open(config);
+        try {
+          const cycleId =
+            flags.cycleId ??
+            `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+          if (!env.store.getCycle(cycleId))
+            env.store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
+          let saturation = env.store.getCycle(cycleId)!.calibration?.saturation_rps ?? null;
+          if (plan.options.load_mode === "relative" && saturation === null) {
+            const c = await calibrate({
+              url: new URL("/work", env.runtime.targetUrl).toString(),
+              connections: plan.options.max_connections,
+            });
+            env.store.setCalibration(cycleId, c);
+            saturation = c.saturation_rps;
+          }
+          emitJson({ event: "cycle.started", cycle_id: cycleId, saturation_rps: saturation });
+        } finally {
+          await env.close();
+        }
+      }),
+    );
+
+  withConfigFlags(
+    program
+      .command("run-test")
+      .description("step: run one test (or load segment) of a phase and commit its Result"),
+  )
+    .argument("<plan>", "the CyclePlan JSON file")
+    .requiredOption("--cycle <id>", "the cycle")
+    .requiredOption("--test <id>", "the test id, e.g. baseline/iperf_loopback or baseline/load")
+    .action((planFile: string, flags: ConfigFlags & { cycle: string; test: string }) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const { plan, environment } = await readPlan(planFile, config.environment);
+        const env = await Environment.open(config);
+        try {
+          const cycle = env.store.getCycle(flags.cycle);
+          if (!cycle)
+            throw new ConfigError([
+              { file: "command line", path: "--cycle", message: `no cycle ${flags.cycle}` },
+            ]);
+          const found = findStepTest(
+            plan,
+            environment,
+            flags.test,
+            cycle.calibration?.saturation_rps ?? null,
+          );
+          if (!found)
+            throw new ConfigError([
+              { file: "command line", path: "--test", message: `no test ${flags.test} in the plan` },
+            ]);
+          if (env.store.committedTestIds(flags.cycle).has(flags.test)) {
+            emitJson({ event: "already_committed", test_id: flags.test });
+            return;
+          }
+          const result = await runTest(found.test, plan.contracts, {
+            cycleId: flags.cycle,
+            environment: environment.id,
+            phase: found.phase.name,
+            rawDir: env.runtime.rawDir,
+            scratchDir: env.runtime.scratchDir,
+            sutUrl: env.runtime.targetUrl,
+            ...(env.runtime.iperf3Server ? { iperf3Server: env.runtime.iperf3Server } : {}),
+            tools: environment.tools,
+          });
+          env.store.commitResult(result);
+          emitJson({
+            event: "result",
+            test_id: result.test_id,
+            status: result.status,
+            reason: result.reason ?? null,
+          });
+        } finally {
+          await env.close();
+        }
+      }),
+    );
+
+  withConfigFlags(program.command("report-result").description("step: commit a Result produced elsewhere"))
+    .argument("<file>", "a Result JSON file")
+    .action((file: string, flags: ConfigFlags) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const parsed = Result.safeParse(JSON.parse(await readFile(file, "utf8")));
+        if (!parsed.success) {
+          throw new ConfigError(
+            parsed.error.issues.map((i) => ({
+              file,
+              path: i.path.join(".") || "(root)",
+              message: i.message,
+            })),
+          );
+        }
+        const { EnvStore } = await import("../storage/env-store.js");
+        const store = EnvStore.open(config.paths.db);
+        try {
+          if (parsed.data.environment !== config.environment) {
+            throw new ConfigError([
+              {
+                file,
+                path: "environment",
+                message: `the Result is of environment ${parsed.data.environment}, not ${config.environment}`,
+              },
+            ]);
+          }
+          if (!store.getCycle(parsed.data.cycle_id))
+            throw new ConfigError([{ file, path: "cycle_id", message: `no cycle ${parsed.data.cycle_id}` }]);
+          const inserted = store.commitResult(parsed.data);
+          emitJson({ event: inserted ? "committed" : "already_committed", test_id: parsed.data.test_id });
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  withConfigFlags(
+    program.command("gate").description("step: evaluate a phase's gate from what its steps committed"),
+  )
+    .argument("<plan>", "the CyclePlan JSON file")
+    .requiredOption("--cycle <id>", "the cycle")
+    .requiredOption("--phase <name>", "the phase")
+    .action((planFile: string, flags: ConfigFlags & { cycle: string; phase: string }) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const { environment } = await readPlan(planFile, config.environment);
+        const phase = environment.phases.find((p) => p.name === flags.phase);
+        if (!phase)
+          throw new ConfigError([
+            {
+              file: "command line",
+              path: "--phase",
+              message: `the plan has no phase ${flags.phase}`,
+              expected: environment.phases.map((p) => p.name).join(", "),
+            },
+          ]);
+        const { EnvStore } = await import("../storage/env-store.js");
+        const store = EnvStore.open(config.paths.db);
+        try {
+          if (!store.getCycle(flags.cycle))
+            throw new ConfigError([
+              { file: "command line", path: "--cycle", message: `no cycle ${flags.cycle}` },
+            ]);
+          const healthUrl =
+            config.sut.mode === "external" ? new URL("/healthz", config.sut.url).toString() : undefined;
+          const sutDown = healthUrl ? !(await isHealthy(healthUrl)) : false;
+          const summary = gateStep(store, flags.cycle, environment, phase, sutDown);
+          emitJson({
+            event: "gate",
+            phase: phase.name,
+            verdict: summary.gate.verdict,
+            rules: summary.gate.rules,
+          });
+          return summary.gate.verdict === "aborted" ? ExitCode.GateFailed : ExitCode.Ok;
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  withConfigFlags(program.command("finish-cycle").description("step: record the cycle's verdict"))
+    .requiredOption("--cycle <id>", "the cycle")
+    .action((flags: ConfigFlags & { cycle: string }) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const { EnvStore } = await import("../storage/env-store.js");
+        const store = EnvStore.open(config.paths.db);
+        try {
+          const end = finishStep(store, flags.cycle);
+          emitJson({ event: "cycle.ended", cycle_id: flags.cycle, ...end });
+          return end.status === "aborted" ? ExitCode.GateFailed : ExitCode.Ok;
+        } finally {
+          store.close();
+        }
+      }),
+    );
+}

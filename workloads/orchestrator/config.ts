@@ -1,0 +1,147 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
+import { validateSource } from "../../tiers/config/validate.js";
+import { readYamlFile, syntheticSource } from "../../tiers/config/yaml-source.js";
+
+/**
+ * How one orchestrator runs: which environment it is, where its data lives, where it listens, its
+ * token, its SUT. From a file (`--config`, JSON or YAML) and `TIERS_*` environment variables (the
+ * cluster target's Deployment sets those; docs/architecture.md "Contract for the orchestrator
+ * image"); the environment wins over the file.
+ */
+export const SutConfig = z.discriminatedUnion("mode", [
+  /** The local target: the orchestrator runs the sample SUT under its supervisor. */
+  z.strictObject({
+    mode: z.literal("local"),
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Work per request of the sample SUT's /work endpoint. */
+    cpu_ms: z.number().min(0).max(10_000).default(2),
+    delay_ms: z.number().min(0).max(60_000).default(0),
+    error_rate: z.number().min(0).max(1).default(0),
+    /** Start the SUT under libfaketime so clock_skew can move its clock (when libfaketime exists). */
+    fake_clock: z.boolean().default(true),
+  }),
+  /** The cluster target: the SUT is a Service; faults come from Chaos Mesh, not from here. */
+  z.strictObject({ mode: z.literal("external"), url: z.url() }),
+]);
+export type SutConfig = z.infer<typeof SutConfig>;
+
+export const OrchestratorConfig = z.strictObject({
+  /** The plan environment this orchestrator is (its id in the plan). */
+  environment: z.string().min(1),
+  data_dir: z.string().min(1),
+  listen: z
+    .string()
+    .regex(/^[^:]+:\d{1,5}$/, { message: "expected host:port" })
+    .default("127.0.0.1:8080"),
+  api_token: z.string().min(16, { message: "expected a token of at least 16 characters" }).optional(),
+  api_token_file: z.string().optional(),
+  signing_key_file: z.string().optional(),
+  plan_file: z.string().optional(),
+  sut: SutConfig.default({ mode: "local", port: 0, cpu_ms: 2, delay_ms: 0, error_rate: 0, fake_clock: true }),
+  /** `host:port` of an iperf3 server; without one the adapter starts its own on loopback. */
+  iperf3_server: z
+    .string()
+    .regex(/^[^:]+:\d{1,5}$/)
+    .optional(),
+  /** One-way latency (ms) the local fault proxy adds between load generator and SUT: a simulated region. */
+  region_latency_ms: z.number().min(0).max(10_000).default(0),
+});
+export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
+
+export interface ResolvedConfig extends OrchestratorConfig {
+  readonly api_token: string;
+  readonly signing_key_file: string;
+  readonly paths: {
+    readonly db: string;
+    readonly raw: string;
+    readonly scratch: string;
+    readonly bundles: string;
+    readonly sutStorage: string;
+  };
+}
+
+const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
+  TIERS_ENVIRONMENT: "environment",
+  TIERS_DATA_DIR: "data_dir",
+  TIERS_LISTEN: "listen",
+  TIERS_API_TOKEN: "api_token",
+  TIERS_API_TOKEN_FILE: "api_token_file",
+  TIERS_SIGNING_KEY_FILE: "signing_key_file",
+  TIERS_PLAN: "plan_file",
+  TIERS_IPERF3_SERVER: "iperf3_server",
+};
+
+/**
+ * Loads the config from a file, the environment and command-line overrides (in that order), all
+ * problems at once. `requireToken` is false for the commands that serve no API.
+ */
+export function loadOrchestratorConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  overrides: Partial<Record<keyof OrchestratorConfig, unknown>> = {},
+  requireToken = true,
+): ResolvedConfig {
+  const issues: ConfigIssue[] = [];
+  let data: Record<string, unknown> = {};
+  let source = syntheticSource("environment", data);
+  if (file !== undefined) {
+    const read = readYamlFile(file);
+    issues.push(...read.issues);
+    if (read.source) {
+      source = read.source;
+      data = { ...(read.source.data as Record<string, unknown>) };
+    }
+  }
+  for (const [key, field] of Object.entries(ENV_KEYS)) {
+    if (env[key] !== undefined) data[field] = env[key];
+  }
+  if (env.TIERS_SUT_URL !== undefined) data.sut = { mode: "external", url: env.TIERS_SUT_URL };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) data[k] = v;
+  if (issues.length > 0) throw new ConfigError(issues, `invalid orchestrator config`);
+  const checked = validateSource(OrchestratorConfig, { ...source, data });
+  if (!checked.value) throw new ConfigError(checked.issues, "invalid orchestrator config");
+  const c = checked.value;
+  let token = c.api_token;
+  if (token === undefined && c.api_token_file !== undefined) {
+    try {
+      token = readFileSync(c.api_token_file, "utf8").trim();
+    } catch (error) {
+      throw new ConfigError([
+        {
+          file: file ?? "environment",
+          path: "api_token_file",
+          message: `cannot read: ${(error as Error).message}`,
+        },
+      ]);
+    }
+  }
+  if (requireToken && (token === undefined || token.length < 16)) {
+    throw new ConfigError([
+      {
+        file: file ?? "environment",
+        path: "api_token",
+        message: "the API needs a bearer token",
+        expected:
+          "api_token / TIERS_API_TOKEN, or api_token_file / TIERS_API_TOKEN_FILE, of at least 16 characters",
+      },
+    ]);
+  }
+  const base = file !== undefined ? resolve(file, "..") : process.cwd();
+  const dataDir = isAbsolute(c.data_dir) ? c.data_dir : resolve(base, c.data_dir);
+  return {
+    ...c,
+    data_dir: dataDir,
+    api_token: token ?? "",
+    signing_key_file: c.signing_key_file ?? join(dataDir, "keys", "bundle-signing.pem"),
+    paths: {
+      db: join(dataDir, "env.db"),
+      raw: join(dataDir, "raw"),
+      scratch: join(dataDir, "scratch"),
+      bundles: join(dataDir, "bundles"),
+      sutStorage: join(dataDir, "sut"),
+    },
+  };
+}

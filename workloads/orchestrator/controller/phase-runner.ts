@@ -1,0 +1,267 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { compileContract } from "../../../tiers/contracts/compile.js";
+import type { CyclePlan, PlanEnvironment, PlanPhase } from "../../../tiers/plan/schema.js";
+import type { CycleEvent, PhaseSummary, Sample } from "../../shared/cycle.js";
+import type { Result } from "../../shared/result.js";
+import type { RunContext } from "../adapters/adapter.js";
+import { loadSecondSamples } from "../adapters/http-load-run.js";
+import { runTest } from "../adapters/run-test.js";
+import { runFault } from "../faults/injector.js";
+import { createLocalInjector } from "../faults/registry.js";
+import { CPU_SERIES, ProcessSampler, RSS_SERIES } from "../sampler/process-sampler.js";
+import type { EnvStore } from "../storage/env-store.js";
+import { loadSegments, loadTest } from "./load-plan.js";
+import { summarizePhase } from "./observation.js";
+import { runBounded } from "./pool.js";
+import type { CycleProgress } from "./progress.js";
+import { waitHealthy, type EnvironmentRuntime } from "./runtime.js";
+
+export interface PhaseRunInput {
+  readonly store: EnvStore;
+  readonly cycleId: string;
+  readonly plan: CyclePlan;
+  readonly environment: PlanEnvironment;
+  readonly phase: PlanPhase;
+  readonly runtime: EnvironmentRuntime;
+  readonly progress: CycleProgress;
+  readonly saturationRps: number | null;
+  /** Aborts the whole cycle (interrupt); the phase stops its load, undoes its faults and ends. */
+  readonly signal: AbortSignal;
+}
+
+/** How often buffered samples are committed. */
+const FLUSH_MS = 1000;
+/** How long before a phase the SUT may take to answer its health check. */
+const PRE_PHASE_HEALTH_MS = 15_000;
+
+/**
+ * Runs one phase: pre-phase checks, the phase's load held for its duration, its tests in parallel
+ * under `max_parallel` (committed one by one), the chaos phase's faults on their schedule (always
+ * undone), SUT sampling; then the gate. Returns the committed summary.
+ */
+export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
+  const { store, cycleId, plan, environment, phase, runtime, progress } = input;
+  const emit = (event: CycleEvent): void => store.appendEvent(cycleId, event);
+  const event = (kind: string, detail: Record<string, unknown>): void =>
+    emit({ ts_ms: Date.now(), phase: phase.name, kind, detail });
+
+  if (!(await waitHealthy(runtime.healthUrl, PRE_PHASE_HEALTH_MS).then((ms) => ms !== null))) {
+    throw new PhaseCheckFailed(
+      `pre-phase check before ${phase.name}: the SUT at ${runtime.healthUrl} is not healthy`,
+    );
+  }
+  const startedAt = new Date();
+  const attempt = store.startPhase(cycleId, phase.name, phase.index, startedAt.toISOString());
+  const p = progress.phase(phase.name);
+  p.status = "running";
+  p.started_ms = startedAt.getTime();
+  progress.current = phase.name;
+  event("phase.started", { attempt, duration_ms: phase.duration_ms });
+
+  // Samples: buffered, committed every second in one transaction each.
+  let buffer: Sample[] = [];
+  const cpu: number[] = [];
+  const rss: number[] = [];
+  const flush = (): void => {
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    store.insertSamples(cycleId, attempt, batch);
+  };
+  const flusher = setInterval(() => {
+    try {
+      flush();
+    } catch (error) {
+      stop.abort(error);
+    }
+  }, FLUSH_MS);
+  const sampler = new ProcessSampler({
+    roots: runtime.sampleRoots,
+    cores: runtime.cores,
+    phase: () => phase.name,
+    onSample: (s) => {
+      buffer.push(s);
+      if (s.series === CPU_SERIES) {
+        cpu.push(s.value);
+        progress.latest.cpu_pct = s.value;
+      } else if (s.series === RSS_SERIES) {
+        rss.push(s.value);
+        progress.latest.rss_bytes = s.value;
+      }
+    },
+  });
+  sampler.start();
+  if (runtime.sampleRoots().every((pid) => pid === undefined) && runtime.faults) {
+    event("sampler.no_process", { note: "no SUT process to sample at phase start" });
+  }
+
+  const stop = new AbortController();
+  const onCycleAbort = (): void => stop.abort(input.signal.reason);
+  input.signal.addEventListener("abort", onCycleAbort, { once: true });
+
+  const runCtx = (): RunContext => ({
+    cycleId,
+    environment: environment.id,
+    phase: phase.name,
+    rawDir: runtime.rawDir,
+    scratchDir: runtime.scratchDir,
+    sutUrl: runtime.targetUrl,
+    ...(runtime.iperf3Server ? { iperf3Server: runtime.iperf3Server } : {}),
+    tools: environment.tools,
+    signal: stop.signal,
+  });
+
+  // The phase load: one http-load run per constant stretch, in order.
+  const segments = loadSegments(phase, input.saturationRps);
+  const httpRules = compileContract("HttpLoadContract", plan.contracts.HttpLoadContract!).rules;
+  const loadResults: Result[] = [];
+  const loadDone = (async () => {
+    for (const [i, seg] of segments.entries()) {
+      if (stop.signal.aborted) break;
+      const wait = startedAt.getTime() + seg.at_ms - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+      if (stop.signal.aborted) break;
+      if (seg.rps <= 0) continue;
+      const test = loadTest(
+        phase,
+        { ...seg, duration_ms: Math.max(100, seg.duration_ms) },
+        i,
+        segments.length,
+        httpRules,
+      );
+      const result = await runTest(test, plan.contracts, {
+        ...runCtx(),
+        onLoadSecond: (s) => {
+          buffer.push(...loadSecondSamples(s, phase.name));
+          Object.assign(progress.latest, {
+            ts_ms: s.ts_ms,
+            rps: s.rps,
+            p99_ms: s.p99_ms,
+            errors: s.errors + s.non_2xx,
+          });
+        },
+      });
+      loadResults.push(result);
+    }
+  })();
+
+  // The phase's tests, skipping those a killed attempt already committed.
+  const committed = store.committedTestIds(cycleId);
+  const pending = phase.tests.filter((t) => !committed.has(t.id));
+  const testsDone = runBounded(pending, environment.max_parallel, async (t) => {
+    if (stop.signal.aborted) return;
+    const result = await runTest(t, plan.contracts, runCtx());
+    if (store.commitResult(result)) progress.results[result.status] += 1;
+  });
+
+  // The chaos phase's faults on their schedule.
+  // After each fault is undone: how long until the SUT answers its health check again (null: never).
+  const recoveries: (number | null)[] = [];
+  const recoveryRule = phase.gate.find((r) => r.check === "sut_not_recovered");
+  const faultsDone = Promise.all(
+    phase.faults.map(async (f) => {
+      await sleep(f.at_ms, undefined, { signal: stop.signal }).catch(() => undefined);
+      if (!runtime.faults) {
+        emit({
+          ts_ms: Date.now(),
+          phase: phase.name,
+          kind: "fault.skipped",
+          scenario: f.scenario,
+          detail: { reason: runtime.faultsUnavailable ?? "no local fault injection here" },
+        });
+        return;
+      }
+      if (stop.signal.aborted) return;
+      const record = await runFault(createLocalInjector(f.scenario, runtime.faults), {
+        phase: phase.name,
+        durationMs: f.duration_ms,
+        signal: stop.signal,
+        emit,
+      });
+      if (record.outcome === "undone") {
+        const ms = await waitHealthy(runtime.healthUrl, recoveryRule?.within_ms ?? 30_000);
+        recoveries.push(ms);
+        emit({
+          ts_ms: Date.now(),
+          phase: phase.name,
+          kind: "sut.recovery",
+          scenario: f.scenario,
+          detail: { recovered_after_ms: ms },
+        });
+      }
+    }),
+  );
+
+  let status: "completed" | "aborted" = "completed";
+  let failure: unknown;
+  try {
+    await sleep(phase.duration_ms, undefined, { signal: stop.signal }).catch(() => undefined);
+    await Promise.all([loadDone, testsDone, faultsDone]);
+  } catch (error) {
+    failure = error;
+    stop.abort(error);
+    await Promise.allSettled([loadDone, testsDone, faultsDone]);
+  } finally {
+    input.signal.removeEventListener("abort", onCycleAbort);
+  }
+  if (stop.signal.aborted) status = "aborted";
+
+  // The worst recovery of the phase's faults; null when one never recovered (or none was undone).
+  const recoveredAfterMs =
+    recoveries.length === 0
+      ? undefined
+      : recoveries.includes(null)
+        ? null
+        : Math.max(...(recoveries as number[]));
+  const sutDown = (await waitHealthy(runtime.healthUrl, 2000)) === null;
+
+  sampler.stop();
+  clearInterval(flusher);
+  flush();
+  // A storage failure (disk full, read-only) stops the cycle: nothing measured after it could be kept.
+  const reason: unknown =
+    failure ?? (stop.signal.aborted && !input.signal.aborted ? stop.signal.reason : undefined);
+  if (reason !== undefined && !(reason instanceof Error && reason.name === "AbortError")) {
+    throw reason instanceof Error
+      ? reason
+      : new Error(`phase ${phase.name} stopped: ${JSON.stringify(reason)}`);
+  }
+
+  const endedAt = new Date();
+  const phaseResults = [...store.results(cycleId)].filter((r) => r.phase === phase.name);
+  const targets = segments.filter((s) => s.rps > 0);
+  const { summary } = summarizePhase(
+    {
+      phase,
+      status,
+      startedAt,
+      endedAt,
+      loadResults,
+      testResults: phaseResults,
+      cpuPct: cpu,
+      rssBytes: rss,
+      sutDown,
+      recoveredAfterMs,
+      targetRps: targets.length
+        ? targets.reduce((n, s) => n + s.rps * s.duration_ms, 0) /
+          targets.reduce((n, s) => n + s.duration_ms, 0)
+        : null,
+    },
+    environment,
+  );
+  store.finishPhase(cycleId, summary, loadResults);
+  for (const r of loadResults) progress.results[r.status] += 1;
+  p.status = summary.status;
+  p.gate = summary.gate.verdict;
+  event("phase.ended", {
+    status: summary.status,
+    gate: summary.gate.verdict,
+    duration_ms: summary.duration_ms,
+  });
+  return summary;
+}
+
+/** A pre-phase check failed: the cycle cannot go on. */
+export class PhaseCheckFailed extends Error {
+  override readonly name = "PhaseCheckFailed";
+}

@@ -1,0 +1,101 @@
+import { compileContract } from "../../../tiers/contracts/compile.js";
+import type { CyclePlan, PlanEnvironment, PlanPhase, PlanTest } from "../../../tiers/plan/schema.js";
+import type { PhaseSummary } from "../../shared/cycle.js";
+import type { Result } from "../../shared/result.js";
+import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
+import type { EnvStore } from "../storage/env-store.js";
+import { abortReason } from "./gate.js";
+import { loadSegments, loadTest } from "./load-plan.js";
+import { summarizePhase } from "./observation.js";
+
+/**
+ * The cycle as separate steps, for a workflow engine (the cluster target's Argo WorkflowTemplate):
+ * `start-cycle`, then per phase `run-test` for each test and load segment (in parallel) and `gate`,
+ * then `finish-cycle`. Each step reads and writes the environment's store, so a retried step finds
+ * what a previous try committed (a test committed once is not run again).
+ */
+
+/** Every test a phase runs in step mode: its load segments (`<phase>/load…`) and its plan tests. */
+export function phaseSteps(plan: CyclePlan, phase: PlanPhase, saturationRps: number | null): PlanTest[] {
+  const rules = compileContract("HttpLoadContract", plan.contracts.HttpLoadContract!).rules;
+  const segments = loadSegments(phase, saturationRps).filter((s) => s.rps > 0);
+  const all = loadSegments(phase, saturationRps);
+  return [...segments.map((s) => loadTest(phase, s, all.indexOf(s), all.length, rules)), ...phase.tests];
+}
+
+/** Finds a test of the environment's plan (or a load segment) by id, e.g. `baseline/load`. */
+export function findStepTest(
+  plan: CyclePlan,
+  environment: PlanEnvironment,
+  testId: string,
+  saturationRps: number | null,
+): { phase: PlanPhase; test: PlanTest } | undefined {
+  for (const phase of environment.phases) {
+    const test = phaseSteps(plan, phase, saturationRps).find((t) => t.id === testId);
+    if (test) return { phase, test };
+  }
+  return undefined;
+}
+
+function isLoad(r: Result, phase: string): boolean {
+  return r.test_id === `${phase}/load` || r.test_id.startsWith(`${phase}/load@`);
+}
+
+/**
+ * The `gate` step: the phase's summary from what its steps committed (load and test Results, and
+ * whatever samples a sampler stored), its gate evaluated, the summary committed.
+ */
+export function gateStep(
+  store: EnvStore,
+  cycleId: string,
+  environment: PlanEnvironment,
+  phase: PlanPhase,
+  sutDown: boolean,
+): PhaseSummary {
+  const results = [...store.results(cycleId)].filter((r) => r.phase === phase.name);
+  const loads = results.filter((r) => isLoad(r, phase.name));
+  const tests = results.filter((r) => !isLoad(r, phase.name));
+  const row = store.phases(cycleId).find((p) => p.name === phase.name);
+  const attempt = row?.attempt ?? 1;
+  const times = results.flatMap((r) => [Date.parse(r.timings.started_at), Date.parse(r.timings.ended_at)]);
+  const startedAt = row?.started_at
+    ? new Date(row.started_at)
+    : new Date(times.length ? Math.min(...times) : Date.now());
+  const endedAt = new Date(times.length ? Math.max(...times) : Date.now());
+  const target = loads.map((r) => r.parameters.rps).filter((x): x is number => typeof x === "number");
+  const { summary } = summarizePhase(
+    {
+      phase,
+      status: "completed",
+      startedAt,
+      endedAt,
+      loadResults: loads,
+      testResults: tests,
+      cpuPct: store.seriesValues(cycleId, phase.name, attempt, CPU_SERIES),
+      rssBytes: store.seriesValues(cycleId, phase.name, attempt, RSS_SERIES),
+      sutDown,
+      recoveredAfterMs: undefined,
+      targetRps: target.length ? target.reduce((a, b) => a + b, 0) / target.length : null,
+    },
+    environment,
+  );
+  store.finishPhase(cycleId, summary);
+  return summary;
+}
+
+/** The `finish-cycle` step: the cycle's verdict from its phases' gates. */
+export function finishStep(
+  store: EnvStore,
+  cycleId: string,
+): { status: "completed" | "aborted"; verdict: "passed" | "failed"; reason?: string } {
+  const aborted = store.phases(cycleId).find((p) => p.summary?.gate.verdict === "aborted");
+  const end = aborted
+    ? {
+        status: "aborted" as const,
+        verdict: "failed" as const,
+        reason: abortReason(aborted.name, aborted.summary!.gate)!,
+      }
+    : { status: "completed" as const, verdict: "passed" as const };
+  store.finishCycle(cycleId, { ...end, ended_at: new Date().toISOString() });
+  return end;
+}

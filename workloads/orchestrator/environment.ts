@@ -1,0 +1,262 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { basename } from "node:path";
+import { ConfigError } from "../../tiers/config/issues.js";
+import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
+import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
+import type { ApiService } from "./api/server.js";
+import { CycleConflict } from "./api/server.js";
+import { orchestratorMetrics } from "./api/metrics.js";
+import type { ResolvedConfig } from "./config.js";
+import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
+import type { CycleProgress } from "./controller/progress.js";
+import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
+import { startRuntime, type StartedRuntime } from "./local-runtime.js";
+import { acceptPlan } from "./plan-input.js";
+import { EnvStore } from "./storage/env-store.js";
+
+/** Refuses a resume the controller would refuse, before anything starts (HTTP 400 / exit 3). */
+function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void {
+  const c = store.getCycle(cycleId);
+  const problem = !c
+    ? `no cycle ${cycleId} in this environment`
+    : c.plan_hash !== plan.hash
+      ? `cycle ${cycleId} ran plan ${c.plan_hash.slice(0, 12)}, not ${plan.hash.slice(0, 12)}`
+      : c.status !== "running" && c.status !== "interrupted"
+        ? `cycle ${cycleId} is ${c.status}; only a running (killed) or interrupted cycle resumes`
+        : undefined;
+  if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
+}
+
+interface Running {
+  readonly cycleId: string;
+  readonly abort: AbortController;
+  readonly done: Promise<CycleEnd>;
+}
+
+/**
+ * One isolated environment's orchestrator: its config, its own SQLite store, its signing key, its
+ * runtime (SUT, proxy), at most one running cycle, and what the HTTP API serves.
+ */
+export class Environment implements ApiService {
+  private running: Running | undefined;
+  private readonly progress = new Map<string, CycleProgress>();
+  private lastEnd: CycleEnd | undefined;
+
+  private constructor(
+    readonly config: ResolvedConfig,
+    readonly store: EnvStore,
+    readonly key: SigningKey,
+    private readonly started: StartedRuntime,
+    private readonly defaultPlan: CyclePlan | undefined,
+  ) {}
+
+  /** Opens the environment's directory and store, its key (made on first use), and starts its runtime. */
+  static async open(config: ResolvedConfig): Promise<Environment> {
+    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+    let defaultPlan: CyclePlan | undefined;
+    let cpuMillis = 1000;
+    if (config.plan_file !== undefined) {
+      let data: unknown;
+      try {
+        data = JSON.parse(await readFile(config.plan_file, "utf8"));
+      } catch (error) {
+        throw new ConfigError([
+          {
+            file: config.plan_file,
+            path: "(file)",
+            message: `cannot read the plan: ${(error as Error).message}`,
+          },
+        ]);
+      }
+      const accepted = acceptPlan(data, config.environment, config.plan_file);
+      defaultPlan = accepted.plan;
+      cpuMillis = accepted.environment.resources.cpu_millis;
+    }
+    const store = EnvStore.open(config.paths.db);
+    try {
+      const key = await loadOrCreateSigningKey(config.signing_key_file);
+      // SUT events reach the environment once it exists (the SUT starts before it does).
+      const holder: { env?: Environment } = {};
+      const started = await startRuntime(config, cpuMillis, (kind, detail) =>
+        holder.env?.recordSutEvent(kind, detail),
+      );
+      holder.env = new Environment(config, store, key, started, defaultPlan);
+      return holder.env;
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  get runtime(): StartedRuntime["runtime"] {
+    return this.started.runtime;
+  }
+
+  private recordSutEvent(kind: string, detail: Record<string, unknown>): void {
+    const running = this.running;
+    if (!running) return;
+    const phase = this.progress.get(running.cycleId)?.current ?? null;
+    try {
+      this.store.appendEvent(running.cycleId, { ts_ms: Date.now(), phase: phase as never, kind, detail });
+    } catch {
+      // the cycle will report the storage failure itself
+    }
+  }
+
+  /** Starts a cycle of `plan` (or the configured plan); `resume` continues an unfinished one. */
+  start(plan: CyclePlan, environment: PlanEnvironment, resume?: string): Running {
+    if (this.running) throw new CycleConflict(this.running.cycleId);
+    if (resume !== undefined) checkResumable(this.store, resume, plan);
+    const abort = new AbortController();
+    let cycleId = resume ?? "";
+    const done = runCycle({
+      store: this.store,
+      plan,
+      environment,
+      runtime: this.runtime,
+      signal: abort.signal,
+      ...(resume !== undefined ? { resumeCycleId: resume } : {}),
+      onProgress: (p) => {
+        cycleId = p.cycleId;
+        this.progress.set(p.cycleId, p);
+      },
+    });
+    // runCycle creates (or reopens) the cycle before its first await, so its id is known here.
+    const running: Running = { cycleId, abort, done };
+    this.running = running;
+    void done.then(
+      (end) => {
+        this.lastEnd = end;
+        if (this.running === running) this.running = undefined;
+      },
+      () => {
+        if (this.running === running) this.running = undefined;
+      },
+    );
+    return running;
+  }
+
+  // ApiService ---------------------------------------------------------------------------------
+
+  health(): { ok: boolean; detail: Record<string, unknown> } {
+    return {
+      ok: true,
+      detail: {
+        environment: this.config.environment,
+        running_cycle: this.running?.cycleId ?? null,
+        sut: this.runtime.targetUrl,
+      },
+    };
+  }
+
+  trigger(body: unknown): { cycle_id: string; resumed: boolean } {
+    const b = (body ?? {}) as { plan?: unknown; resume?: unknown };
+    if (this.running) throw new CycleConflict(this.running.cycleId);
+    const { plan, environment } =
+      b.plan !== undefined
+        ? acceptPlan(b.plan, this.config.environment, "request body")
+        : this.defaultPlan
+          ? acceptPlan(this.defaultPlan, this.config.environment, this.config.plan_file ?? "plan")
+          : (() => {
+              throw new ConfigError([
+                {
+                  file: "request body",
+                  path: "plan",
+                  message: "no plan given and none configured",
+                  expected: "a CyclePlan",
+                },
+              ]);
+            })();
+    let resume: string | undefined;
+    if (typeof b.resume === "string") resume = b.resume;
+    else if (b.resume === true) resume = this.store.unfinishedCycles().at(-1)?.cycle_id;
+    const running = this.start(plan, environment, resume);
+    return { cycle_id: running.cycleId, resumed: resume !== undefined };
+  }
+
+  cycles(): readonly unknown[] {
+    return this.store.listCycles().map((c) => this.describe(c.cycle_id));
+  }
+
+  cycle(id: string): unknown {
+    return this.store.getCycle(id) ? this.describe(id) : undefined;
+  }
+
+  private describe(id: string): Record<string, unknown> {
+    const live = this.progress.get(id);
+    if (live) return live.toJSON();
+    const c = this.store.getCycle(id)!;
+    return {
+      cycle_id: c.cycle_id,
+      environment: c.environment,
+      tier: c.plan.tier.name,
+      plan_hash: c.plan_hash,
+      state: c.status,
+      verdict: c.verdict,
+      reason: c.reason,
+      started_at: c.started_at,
+      ended_at: c.ended_at,
+      phases: this.store
+        .phases(id)
+        .map((p) => ({ name: p.name, status: p.status, gate: p.summary?.gate.verdict ?? null })),
+    };
+  }
+
+  async exportBundle(cycleId: string): Promise<ExportedBundle> {
+    return exportBundle({
+      store: this.store,
+      cycleId,
+      key: this.key,
+      rawDir: this.config.paths.raw,
+      outDir: this.config.paths.bundles,
+      config: {
+        sut: this.config.sut,
+        region_latency_ms: this.config.region_latency_ms,
+        iperf3_server: this.config.iperf3_server ?? null,
+      },
+    });
+  }
+
+  bundles(): readonly unknown[] {
+    return this.store.bundles().map((b) => ({ ...b, file: basename(b.file) }));
+  }
+
+  bundleFile(bundleId: string): { path: string; size: number; name: string } | undefined {
+    const b = this.store.bundles().find((x) => x.bundle_id === bundleId);
+    if (!b) return undefined;
+    try {
+      return { path: b.file, size: statSync(b.file).size, name: basename(b.file) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  metrics(): string {
+    const running = this.running ? this.progress.get(this.running.cycleId) : undefined;
+    return orchestratorMetrics({
+      environment: this.config.environment,
+      running,
+      lastEnd: this.lastEnd,
+      store: this.store,
+    });
+  }
+
+  // Lifecycle ----------------------------------------------------------------------------------
+
+  /** The running cycle's end (undefined when none runs). */
+  get runningCycle(): Promise<CycleEnd> | undefined {
+    return this.running?.done;
+  }
+
+  /** Interrupts the running cycle (faults undone, load stopped, state kept for --resume), stops the runtime. */
+  async close(reason = "the orchestrator is stopping"): Promise<void> {
+    const running = this.running;
+    if (running) {
+      running.abort.abort(new Error(reason));
+      await running.done.catch(() => undefined);
+    }
+    await this.started.stop();
+    this.store.close();
+  }
+}

@@ -1,0 +1,98 @@
+import { mkdir } from "node:fs/promises";
+import { SutSupervisor } from "../sut/supervisor.js";
+import type { OrchestratorConfig, ResolvedConfig } from "./config.js";
+import type { EnvironmentRuntime } from "./controller/runtime.js";
+import { prepareFakeClock } from "./faults/clock-skew.js";
+import { FaultProxy } from "./faults/network-proxy.js";
+
+export interface StartedRuntime {
+  readonly runtime: EnvironmentRuntime;
+  /** Stops what the runtime started (SUT, proxy). Idempotent. */
+  stop(): Promise<void>;
+}
+
+function parseHostPort(text: string): { host: string; port: number } {
+  const i = text.lastIndexOf(":");
+  return { host: text.slice(0, i), port: Number(text.slice(i + 1)) };
+}
+
+/**
+ * The environment's runtime. Local SUT: the orchestrator runs the sample SUT under its supervisor
+ * (the local stand-in for the SUT's Deployment: killed, it comes back) with libfaketime preloaded
+ * when available, and puts the fault proxy in front of it (partitions, and the simulated region's
+ * latency). External SUT (the cluster target): the Service's URL; faults are Chaos Mesh's there.
+ */
+export async function startRuntime(
+  config: ResolvedConfig,
+  cpuMillis: number,
+  onSutEvent: (kind: string, detail: Record<string, unknown>) => void,
+): Promise<StartedRuntime> {
+  await mkdir(config.paths.raw, { recursive: true });
+  await mkdir(config.paths.scratch, { recursive: true });
+  const iperf3 = config.iperf3_server ? { iperf3Server: parseHostPort(config.iperf3_server) } : {};
+  const cores = Math.max(0.001, cpuMillis / 1000);
+  if (config.sut.mode === "external") {
+    const url = config.sut.url;
+    return {
+      runtime: {
+        targetUrl: url,
+        healthUrl: new URL("/healthz", url).toString(),
+        rawDir: config.paths.raw,
+        scratchDir: config.paths.scratch,
+        ...iperf3,
+        sampleRoots: () => [],
+        cores,
+        faultsUnavailable:
+          "the SUT is external: on the cluster target Chaos Mesh injects the chaos phase's faults",
+      },
+      stop: () => Promise.resolve(),
+    };
+  }
+  const sut: Extract<OrchestratorConfig["sut"], { mode: "local" }> = config.sut;
+  await mkdir(config.paths.sutStorage, { recursive: true });
+  const clock = sut.fake_clock ? await prepareFakeClock(config.data_dir) : undefined;
+  const supervisor = new SutSupervisor({
+    port: sut.port,
+    storageDir: config.paths.sutStorage,
+    work: { cpuMs: sut.cpu_ms, delayMs: sut.delay_ms, errorRate: sut.error_rate },
+    ...(clock ? { clock } : {}),
+    onEvent: onSutEvent,
+  });
+  await supervisor.start();
+  const sutPort = Number(new URL(supervisor.url).port);
+  let proxy: FaultProxy;
+  try {
+    proxy = await FaultProxy.start({
+      target: { host: supervisor.host, port: sutPort },
+      conditions: { latencyMs: config.region_latency_ms },
+    });
+  } catch (error) {
+    await supervisor.stop();
+    throw error;
+  }
+  let stopped = false;
+  return {
+    runtime: {
+      targetUrl: proxy.url,
+      healthUrl: `${supervisor.url}/healthz`,
+      rawDir: config.paths.raw,
+      scratchDir: config.paths.scratch,
+      ...iperf3,
+      sampleRoots: () => [supervisor.pid],
+      cores,
+      faults: {
+        sut: supervisor,
+        sutUrl: supervisor.url,
+        proxy,
+        storageDir: config.paths.sutStorage,
+        ...(clock ? { clock } : {}),
+      },
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await proxy.close().catch(() => undefined);
+      await supervisor.stop();
+    },
+  };
+}
