@@ -25,16 +25,6 @@ export function environmentNamespace(slug: string): string {
   return `tiers-${slug}`;
 }
 
-/** The plan narrowed to one environment (what that environment's orchestrator reads), with its own hash. */
-export function environmentPlan(plan: CyclePlan, id: string): CyclePlan {
-  const narrowed: CyclePlan = {
-    ...plan,
-    hash: "",
-    environments: plan.environments.filter((e) => e.id === id),
-  };
-  return { ...narrowed, hash: hashPlan(narrowed) };
-}
-
 /**
  * Sizes every environment inside its region (quota, workloads) and lays the tier out for TestTier.
  * The plan's environment resources become the quotas, so the plan the orchestrator reads and the
@@ -152,7 +142,9 @@ export function layoutTier(
         namespace: environmentNamespace(e.slug),
         quota: quotas.get(e.id)!,
         sizes: sized.get(e.id)!,
-        planJson: JSON.stringify(environmentPlan(finalPlan, e.id)),
+        // The tier's whole plan, same hash everywhere: each orchestrator runs its own environment of
+        // it, and the centre groups the environments' bundles of one cycle under that hash.
+        planJson: JSON.stringify(finalPlan),
       })),
   }));
   const images = cfg[key("images")] ?? {};

@@ -264,8 +264,8 @@ describe.each(SHIPPED)("stack %s", (stack) => {
       expect(hard["services.nodeports"]).toBe("0");
       const config = inNs.find((r) => r.type === "kubernetes:core/v1:ConfigMap")!;
       const plan = JSON.parse((config.inputs.data as Record<string, string>)["plan.json"]!) as CyclePlan;
-      expect(plan.environments.map((e) => e.id)).toStrictEqual([id]);
-      const res = plan.environments[0]!.resources;
+      expect(plan.environments.map((e) => e.id)).toContain(id);
+      const res = plan.environments.find((e) => e.id === id)!.resources;
       for (const k of ["requests", "limits"]) {
         expect(parseBytes(hard[`${k}.memory`]!)).toBe(Math.floor(res.memory_bytes / 2 ** 20) * 2 ** 20);
         const cpu = hard[`${k}.cpu`]!;
