@@ -74,13 +74,15 @@ export class OrchestratorClient {
     throw new TiersError(ExitCode.Infrastructure, `${what}: HTTP ${status}: ${error}`);
   }
 
-  async trigger(plan: CyclePlan, resume?: string): Promise<string> {
+  /** Starts a cycle; `cycleId` names a new one (the runner gives every environment of a run the same id). */
+  async trigger(plan: CyclePlan, options: { resume?: string; cycleId?: string } = {}): Promise<string> {
     const { status, json } = await this.call<{ cycle_id?: string; error?: string; problems?: string[] }>(
       "POST",
       "/v1/cycles",
       {
         plan,
-        ...(resume ? { resume } : {}),
+        ...(options.resume ? { resume: options.resume } : {}),
+        ...(options.cycleId ? { cycle_id: options.cycleId } : {}),
       },
     );
     if (status === 400) {
@@ -124,6 +126,13 @@ export class OrchestratorClient {
     await pipeline(Readable.fromWeb(res.body), createWriteStream(partial, { mode: 0o600 }));
     await rename(partial, path);
     return Number(res.headers.get("content-length") ?? 0);
+  }
+
+  /** The environment's public key as a keyring line (`GET /v1/key`). */
+  async publicKey(): Promise<{ key_id: string; keyring_line: string }> {
+    const { status, json } = await this.call<{ key_id: string; keyring_line: string }>("GET", "/v1/key");
+    if (status !== 200) this.fail("read the environment's key", status, json);
+    return json;
   }
 
   async metrics(): Promise<string> {

@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
+import { formatKeyringLine } from "../bundle/keyring.js";
 import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
 import type { ApiService } from "./api/server.js";
 import { CycleConflict } from "./api/server.js";
@@ -27,6 +28,9 @@ function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void
         : undefined;
   if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
 }
+
+/** A cycle id a caller may choose (the local runner gives all environments of a run the same one). */
+const CYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 interface Running {
   readonly cycleId: string;
@@ -105,9 +109,18 @@ export class Environment implements ApiService {
   }
 
   /** Starts a cycle of `plan` (or the configured plan); `resume` continues an unfinished one. */
-  start(plan: CyclePlan, environment: PlanEnvironment, resume?: string): Running {
+  start(plan: CyclePlan, environment: PlanEnvironment, resume?: string, newCycleId?: string): Running {
     if (this.running) throw new CycleConflict(this.running.cycleId);
     if (resume !== undefined) checkResumable(this.store, resume, plan);
+    if (newCycleId !== undefined && this.store.getCycle(newCycleId)) {
+      throw new ConfigError([
+        {
+          file: "request",
+          path: "cycle_id",
+          message: `cycle ${newCycleId} already exists in this environment`,
+        },
+      ]);
+    }
     const abort = new AbortController();
     let cycleId = resume ?? "";
     const done = runCycle({
@@ -117,6 +130,7 @@ export class Environment implements ApiService {
       runtime: this.runtime,
       signal: abort.signal,
       ...(resume !== undefined ? { resumeCycleId: resume } : {}),
+      ...(newCycleId !== undefined ? { cycleId: newCycleId } : {}),
       onProgress: (p) => {
         cycleId = p.cycleId;
         this.progress.set(p.cycleId, p);
@@ -151,7 +165,18 @@ export class Environment implements ApiService {
   }
 
   trigger(body: unknown): { cycle_id: string; resumed: boolean } {
-    const b = (body ?? {}) as { plan?: unknown; resume?: unknown };
+    const b = (body ?? {}) as { plan?: unknown; resume?: unknown; cycle_id?: unknown };
+    if (b.cycle_id !== undefined && (typeof b.cycle_id !== "string" || !CYCLE_ID.test(b.cycle_id))) {
+      throw new ConfigError([
+        {
+          file: "request body",
+          path: "cycle_id",
+          message: "not a valid cycle id",
+          got: JSON.stringify(b.cycle_id),
+          expected: "letters, digits, . _ - (up to 80), starting with a letter or digit",
+        },
+      ]);
+    }
     if (this.running) throw new CycleConflict(this.running.cycleId);
     const { plan, environment } =
       b.plan !== undefined
@@ -171,7 +196,12 @@ export class Environment implements ApiService {
     let resume: string | undefined;
     if (typeof b.resume === "string") resume = b.resume;
     else if (b.resume === true) resume = this.store.unfinishedCycles().at(-1)?.cycle_id;
-    const running = this.start(plan, environment, resume);
+    const running = this.start(
+      plan,
+      environment,
+      resume,
+      resume === undefined ? (b.cycle_id as string | undefined) : undefined,
+    );
     return { cycle_id: running.cycleId, resumed: resume !== undefined };
   }
 
@@ -230,6 +260,18 @@ export class Environment implements ApiService {
     } catch {
       return undefined;
     }
+  }
+
+  /** The environment's public key as a keyring line, for the centre to trust (`GET /v1/key`). */
+  publicKey(): { key_id: string; keyring_line: string } {
+    return {
+      key_id: this.key.keyId,
+      keyring_line: formatKeyringLine(
+        this.config.environment,
+        this.key.publicRaw,
+        `${this.config.environment} signing key`,
+      ),
+    };
   }
 
   metrics(): string {

@@ -89,7 +89,16 @@ describe("orchestrator HTTP API (a real orchestrator serve process)", () => {
   });
 
   it("runs a triggered cycle, refuses a second trigger with 409 and the running id, shows live progress, exports a verifiable bundle", async () => {
-    const cycleId = await client.trigger(plan);
+    const badId = await raw("POST", "/v1/cycles", {
+      token: env.token,
+      body: JSON.stringify({ plan, cycle_id: "../etc" }),
+    });
+    expect(badId.status).toBe(400);
+    expect(badId.json.problems).toStrictEqual([
+      'request body cycle_id: not a valid cycle id (got "../etc", expected letters, digits, . _ - (up to 80), starting with a letter or digit)',
+    ]);
+    const cycleId = await client.trigger(plan, { cycleId: "run-20261122T000000Z" });
+    expect(cycleId).toBe("run-20261122T000000Z");
     const second = await raw("POST", "/v1/cycles", { token: env.token, body: JSON.stringify({ plan }) });
     expect(second).toStrictEqual({
       status: 409,
@@ -129,9 +138,10 @@ describe("orchestrator HTTP API (a real orchestrator serve process)", () => {
     const path = join(env.dir, "downloaded.tar.gz");
     await client.download(bundle.bundle_id, path);
     const key = await loadSigningKey(join(env.dir, "data", "keys", "bundle-signing.pem"));
-    const manifest = await verifyBundle(path, {
-      keyring: parseKeyring(formatKeyringLine("env-1", key.publicRaw), "test"),
-    });
+    const served = await client.publicKey();
+    expect(served.key_id).toBe(key.keyId);
+    expect(served.keyring_line).toBe(formatKeyringLine("env-1", key.publicRaw, "env-1 signing key"));
+    const manifest = await verifyBundle(path, { keyring: parseKeyring(served.keyring_line, "GET /v1/key") });
     expect(manifest.cycle_id).toBe(cycleId);
     expect(manifest.counts.results).toBe(
       plan.environments[0]!.phases.reduce((n, p) => n + p.tests.length + (p.load.kind === "none" ? 0 : 1), 0),

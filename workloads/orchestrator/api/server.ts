@@ -19,6 +19,8 @@ export interface ApiService {
     bundleId: string,
   ): { readonly path: string; readonly size: number; readonly name: string } | undefined;
   metrics(): string;
+  /** The environment's public signing key as a keyring line. */
+  publicKey(): { readonly key_id: string; readonly keyring_line: string };
 }
 
 /** A trigger while a cycle runs: HTTP 409 with the running cycle's id. */
@@ -115,6 +117,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
  * | GET | /v1/cycles, /v1/cycles/:id | list; status with live progress |
  * | POST | /v1/cycles/:id/bundle | export the cycle's bundle |
  * | GET | /v1/bundles, /v1/bundles/:id | list; download (application/gzip) |
+ * | GET | /v1/key | the environment's public signing key as a keyring line, for the centre |
  */
 export function createApiServer(service: ApiService, options: ApiOptions): Server {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -170,6 +173,7 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
       }
     }
     if (req.method === "GET" && path === "/v1/cycles") return send(res, 200, { cycles: service.cycles() });
+    if (req.method === "GET" && path === "/v1/key") return send(res, 200, service.publicKey());
     const cycleMatch = /^\/v1\/cycles\/([^/]+)(\/bundle)?$/.exec(path);
     if (cycleMatch) {
       const id = decodeURIComponent(cycleMatch[1]!);
