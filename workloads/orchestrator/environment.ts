@@ -200,7 +200,7 @@ export class Environment implements ApiService {
       plan,
       environment,
       resume,
-      resume === undefined ? (b.cycle_id as string | undefined) : undefined,
+      resume === undefined ? (b.cycle_id) : undefined,
     );
     return { cycle_id: running.cycleId, resumed: resume !== undefined };
   }
