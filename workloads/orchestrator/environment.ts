@@ -196,12 +196,7 @@ export class Environment implements ApiService {
     let resume: string | undefined;
     if (typeof b.resume === "string") resume = b.resume;
     else if (b.resume === true) resume = this.store.unfinishedCycles().at(-1)?.cycle_id;
-    const running = this.start(
-      plan,
-      environment,
-      resume,
-      resume === undefined ? (b.cycle_id) : undefined,
-    );
+    const running = this.start(plan, environment, resume, resume === undefined ? b.cycle_id : undefined);
     return { cycle_id: running.cycleId, resumed: resume !== undefined };
   }
 
