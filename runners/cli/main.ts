@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerCentralCommand } from "./commands/central.js";
+import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPlanCommand(program);
+  registerLocalCommand(program);
   registerPreviewOfflineCommand(program);
   registerCentralCommand(program);
   registerPolicyCommand(program);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
+import { descendantsOf, readProcStat } from "../../workloads/orchestrator/process/proc.js";
 
 const BIN = fileURLToPath(new URL("../../bin/orchestrator.js", import.meta.url));
 
@@ -18,6 +19,22 @@ export interface OrchestratorProcessOptions {
   readonly onLine?: (stream: "stdout" | "stderr", line: string) => void;
   readonly startTimeoutMs?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Stop when this process dies, even by SIGKILL (`--exit-with-parent`). @default true */
+  readonly exitWithParent?: boolean;
+  /** Aborting before the process listens kills its group and rejects with Interrupted. */
+  readonly signal?: AbortSignal;
+  /** Called the moment the process is spawned (before it listens), so a caller's teardown can find it. */
+  readonly onSpawn?: (child: SpawnedProcess) => void;
+}
+
+/** A spawned orchestrator process group, before or after it listens. */
+export interface SpawnedProcess {
+  readonly pid: number;
+  readonly environment: string;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL to the whole process group. */
+  kill(): void;
 }
 
 export interface OrchestratorProcess {
@@ -32,6 +49,32 @@ export interface OrchestratorProcess {
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL to the whole process group at once (a crash, as far as the environment can tell). */
   kill(): void;
+}
+
+interface Member {
+  readonly pid: number;
+  readonly pgrp: number;
+  readonly starttime: number;
+}
+
+/** The process's descendants now, with their groups and start times (to survive pid reuse). */
+function descendantTree(pid: number): Member[] {
+  return descendantsOf(pid).flatMap((p) => {
+    const stat = readProcStat(p);
+    return stat ? [{ pid: p, pgrp: stat.pgrp, starttime: stat.starttime }] : [];
+  });
+}
+
+/** SIGKILL to each noted member that is still the same process, and to the group it leads. */
+function killMembers(members: readonly Member[]): void {
+  for (const m of members) {
+    if (readProcStat(m.pid)?.starttime !== m.starttime) continue;
+    try {
+      process.kill(m.pgrp === m.pid ? -m.pid : m.pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /**
@@ -53,6 +96,7 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
   ];
   if (options.planFile) args.push("--plan", options.planFile);
   if (options.configFile) args.push("--config", options.configFile);
+  if (options.exitWithParent ?? true) args.push("--exit-with-parent");
   if (options.regionLatencyMs !== undefined)
     args.push("--region-latency-ms", String(options.regionLatencyMs));
   const child: ChildProcess = spawn(process.execPath, args, {
@@ -71,12 +115,60 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
       // already gone
     }
   };
+  // Tools run in process groups of their own (so the orchestrator can stop a tool's whole tree);
+  // killing the orchestrator's group misses them, and once it is dead they are re-parented and no
+  // longer its descendants. So the descendants are noted before the kill and killed with it.
+  // Noted every second too: if the orchestrator dies (killed from outside), its tools are found
+  // from the last note and stopped with the rest at teardown.
+  let noted: Member[] = [];
+  const note = (): Member[] => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const now = descendantTree(child.pid);
+      noted = [...now, ...noted.filter((m) => !now.some((n) => n.pid === m.pid))].slice(0, 256);
+    }
+    return noted;
+  };
+  const noter = setInterval(note, 1000).unref();
+  void exited.then(() => clearInterval(noter));
+  const killTree = (): void => {
+    const members = note();
+    killGroup("SIGKILL");
+    killMembers(members);
+  };
+  const stop = async (graceMs = 15_000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      killGroup("SIGKILL");
+      killMembers(noted);
+      return;
+    }
+    const members = note();
+    killGroup("SIGTERM");
+    const t = setTimeout(killTree, graceMs);
+    await exited;
+    clearTimeout(t);
+    // Anything of the group, or a tool it started in a group of its own, still alive goes too.
+    killGroup("SIGKILL");
+    killMembers(members);
+  };
+  if (child.pid !== undefined) {
+    options.onSpawn?.({
+      pid: child.pid,
+      environment: options.environment,
+      stop,
+      kill: killTree,
+    });
+  }
   createInterface({ input: child.stderr! }).on("line", (line) => {
     stderrTail.push(line);
     if (stderrTail.length > 40) stderrTail.shift();
     options.onLine?.("stderr", line);
   });
   return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      killGroup("SIGKILL");
+      reject(new TiersError(ExitCode.Interrupted, `orchestrator ${options.environment}: start interrupted`));
+    };
     const timer = setTimeout(() => {
       killGroup("SIGKILL");
       reject(
@@ -86,8 +178,14 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
         ),
       );
     }, options.startTimeoutMs ?? 30_000);
-    void exited.then(({ code, signal }) => {
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const settled = (): void => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    };
+    void exited.then(({ code, signal }) => {
+      settled();
       reject(
         new TiersError(
           code === ExitCode.InvalidConfig ? ExitCode.InvalidConfig : ExitCode.Infrastructure,
@@ -104,7 +202,7 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
         return;
       }
       if (event.event !== "listening" || typeof event.port !== "number") return;
-      clearTimeout(timer);
+      settled();
       const port = event.port;
       resolve({
         pid: child.pid!,
@@ -112,19 +210,8 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
         url: `http://127.0.0.1:${port}`,
         exited,
         stderrTail,
-        kill: () => killGroup("SIGKILL"),
-        async stop(graceMs = 15_000) {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            killGroup("SIGKILL");
-            return;
-          }
-          killGroup("SIGTERM");
-          const t = setTimeout(() => killGroup("SIGKILL"), graceMs);
-          await exited;
-          clearTimeout(t);
-          // Anything of the group still alive (a tool it started) goes too.
-          killGroup("SIGKILL");
-        },
+        kill: killTree,
+        stop,
       });
     });
   });

@@ -74,6 +74,9 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_IPERF3_SERVER: "iperf3_server",
 };
 
+/** Every environment variable the orchestrator's config reads (they override its config file). */
+export const ORCHESTRATOR_ENV_VARIABLES: readonly string[] = [...Object.keys(ENV_KEYS), "TIERS_SUT_URL"];
+
 /**
  * Loads the config from a file, the environment and command-line overrides (in that order), all
  * problems at once. `requireToken` is false for the commands that serve no API.

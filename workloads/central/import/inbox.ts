@@ -74,6 +74,42 @@ async function processFile(cdb: CentralDb, file: string, options: InboxOptions):
   }
 }
 
+/** Imports every bundle file now in the inbox, in name order, each moved as `watchInbox` does. */
+async function scanInbox(cdb: CentralDb, options: InboxOptions): Promise<void> {
+  const names = (await readdir(options.dir)).filter(isBundleFileName).sort();
+  for (const name of names) {
+    if (options.signal.aborted) break;
+    const file = join(options.dir, name);
+    if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
+    options.onEvent(await processFile(cdb, file, options));
+  }
+}
+
+/**
+ * One pass over an inbox (the local runner's hand-off): every bundle file in it is imported and
+ * moved to `imported/` or `rejected/` with a reason file; returns what happened to each.
+ */
+export async function importInbox(
+  cdb: CentralDb,
+  options: Omit<InboxOptions, "signal" | "onEvent" | "pollMs"> & {
+    readonly signal?: AbortSignal;
+    readonly onEvent?: (event: InboxEvent) => void;
+  },
+): Promise<InboxEvent[]> {
+  await mkdir(join(options.dir, "imported"), { recursive: true });
+  await mkdir(join(options.dir, "rejected"), { recursive: true });
+  const events: InboxEvent[] = [];
+  await scanInbox(cdb, {
+    ...options,
+    signal: options.signal ?? new AbortController().signal,
+    onEvent: (e) => {
+      events.push(e);
+      options.onEvent?.(e);
+    },
+  });
+  return events;
+}
+
 /**
  * Watches an inbox directory until `signal` aborts: every bundle file already there and every one
  * that arrives is imported and moved to `imported/` (imported, or already imported) or
@@ -95,13 +131,7 @@ export async function watchInbox(cdb: CentralDb, options: InboxOptions): Promise
   options.signal.addEventListener("abort", onAbort);
   try {
     while (!options.signal.aborted) {
-      const names = (await readdir(options.dir)).filter(isBundleFileName).sort();
-      for (const name of names) {
-        if (options.signal.aborted) break;
-        const file = join(options.dir, name);
-        if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
-        options.onEvent(await processFile(cdb, file, options));
-      }
+      await scanInbox(cdb, options);
       if (options.signal.aborted) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.pollMs ?? 2000);

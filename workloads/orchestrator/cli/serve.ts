@@ -18,9 +18,19 @@ export function registerServe(
     .option("--token-file <file>", "file holding the API bearer token (TIERS_API_TOKEN_FILE)")
     .option("--plan <file>", "the default plan (TIERS_PLAN)")
     .option("--region-latency-ms <ms>", "one-way latency the local proxy adds (a simulated region)")
+    .option(
+      "--exit-with-parent",
+      "stop (as on SIGTERM) when the process that started this one dies, even by SIGKILL",
+    )
     .action(
       (
-        flags: ConfigFlags & { listen?: string; tokenFile?: string; plan?: string; regionLatencyMs?: string },
+        flags: ConfigFlags & {
+          listen?: string;
+          tokenFile?: string;
+          plan?: string;
+          regionLatencyMs?: string;
+          exitWithParent?: boolean;
+        },
       ) =>
         run(async () => {
           const config = loadOrchestratorConfig(flags.config, process.env, {
@@ -54,11 +64,22 @@ export function registerServe(
           const stopped = new Promise<string>((resolve) => {
             process.once("SIGTERM", () => resolve("SIGTERM"));
             process.once("SIGINT", () => resolve("SIGINT"));
+            // A runner killed by SIGKILL cannot stop us: we notice being re-parented and stop.
+            if (flags.exitWithParent) {
+              const parent = process.ppid;
+              setInterval(() => {
+                if (process.ppid !== parent) resolve("parent exit");
+              }, 500).unref();
+            }
           });
           const signal = await stopped;
           server.close();
           server.closeAllConnections();
-          await env.close(`the orchestrator received ${signal}`);
+          await env.close(
+            signal === "parent exit"
+              ? "the process that started the orchestrator died"
+              : `the orchestrator received ${signal}`,
+          );
           emitJson({ event: "stopped", signal });
           return 0;
         }),

@@ -1,0 +1,113 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseKeyring } from "../../workloads/bundle/keyring.js";
+import { openCentralDb, busyTimeoutFrom } from "../../workloads/central/db/connect.js";
+import { migrateToLatest } from "../../workloads/central/db/migrate.js";
+import { buildCycleReport } from "../../workloads/central/analysis/cycle-report.js";
+import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
+import { importInbox, type InboxEvent } from "../../workloads/central/import/inbox.js";
+import { REPORT_FORMATS, type ReportFormat } from "../../workloads/central/reports/formats.js";
+import { renderReport } from "../../workloads/central/reports/render.js";
+import type { EnvironmentHandle } from "./drive.js";
+import type { EnvironmentView } from "./progress-display.js";
+
+/** A bundle retrieved from an environment and handed over into the central inbox. */
+export interface Retrieved {
+  readonly environment: string;
+  readonly bundleId: string;
+  readonly file: string;
+  readonly size: number;
+}
+
+/**
+ * Retrieves each finished environment's bundle through its API (export, then download) into the
+ * central inbox: the only path from an environment to the centre. An environment that failed, or
+ * whose export fails, is reported in `problems` and the others go on.
+ */
+export async function retrieveBundles(
+  environments: readonly EnvironmentHandle[],
+  views: readonly EnvironmentView[],
+  inbox: string,
+  onEvent?: (line: string) => void,
+): Promise<{ retrieved: Retrieved[]; problems: Map<string, string> }> {
+  await mkdir(inbox, { recursive: true });
+  const retrieved: Retrieved[] = [];
+  const problems = new Map<string, string>();
+  await Promise.all(
+    environments.map(async (e, i) => {
+      const view = views[i]!;
+      if (view.failure !== null || view.status === null) {
+        problems.set(e.id, `no bundle: ${view.failure ?? "the cycle never started"}`);
+        return;
+      }
+      try {
+        const info = await e.client.exportBundle(view.status.cycle_id);
+        const file = join(inbox, `${info.cycle_id}--${e.id}--${info.bundle_id.slice(0, 12)}.tar.gz`);
+        const size = await e.client.download(info.bundle_id, file);
+        retrieved.push({ environment: e.id, bundleId: info.bundle_id, file, size });
+        onEvent?.(`${e.id}: bundle ${info.bundle_id.slice(0, 12)} (${size} bytes) handed over to ${inbox}`);
+      } catch (error) {
+        problems.set(e.id, `bundle not retrieved: ${(error as Error).message}`);
+        onEvent?.(`${e.id}: ${problems.get(e.id)}`);
+      }
+    }),
+  );
+  return { retrieved, problems };
+}
+
+export interface CentralRunOptions {
+  /** The inbox the bundles were handed into. */
+  readonly inbox: string;
+  /** Keyring lines of the environments whose bundles the centre trusts for this run. */
+  readonly keyringLines: readonly string[];
+  /** Where the keyring is written (kept beside the reports, so the import can be repeated). */
+  readonly keyringFile: string;
+  /** SQLite path or postgres:// URL of the results database. */
+  readonly db: string;
+  readonly cycleId: string;
+  readonly reportDir: string;
+  readonly formats?: readonly ReportFormat[];
+}
+
+export interface CentralRun {
+  readonly events: readonly InboxEvent[];
+  readonly report: CycleReport | null;
+  readonly reports: Readonly<Partial<Record<ReportFormat, string>>>;
+}
+
+/** File name of each report format. */
+export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
+  html: "report.html",
+  md: "report.md",
+  json: "report.json",
+  junit: "report.junit.xml",
+};
+
+/**
+ * The centre's part: import every bundle of the inbox (verified against the keyring, one
+ * transaction each), then analyse the cycle and write its reports. No report when nothing of the
+ * cycle was imported.
+ */
+export async function importAndReport(options: CentralRunOptions): Promise<CentralRun> {
+  const text = `# environments of cycle ${options.cycleId}, enrolled by the runner that created them\n${options.keyringLines.join("\n")}\n`;
+  await writeFile(options.keyringFile, text, { mode: 0o644 });
+  const keyring = parseKeyring(text, options.keyringFile);
+  const cdb = await openCentralDb(options.db, { create: true, busyTimeoutMs: busyTimeoutFrom() });
+  try {
+    await migrateToLatest(cdb);
+    const events = await importInbox(cdb, { dir: options.inbox, keyring });
+    const imported = events.some((e) => e.kind === "imported" && e.outcome.cycleId === options.cycleId);
+    if (!imported) return { events, report: null, reports: {} };
+    const report = await buildCycleReport(cdb.db, { cycleId: options.cycleId });
+    await mkdir(options.reportDir, { recursive: true });
+    const reports: Partial<Record<ReportFormat, string>> = {};
+    for (const format of options.formats ?? REPORT_FORMATS) {
+      const path = join(options.reportDir, REPORT_FILES[format]);
+      await writeFile(path, await renderReport(report, format));
+      reports[format] = path;
+    }
+    return { events, report, reports };
+  } finally {
+    await cdb.close();
+  }
+}
