@@ -41,6 +41,24 @@ export interface LocalRunResult {
   readonly skipped: readonly SkippedPart[];
   /** Why each environment that failed failed (process died, bundle not retrieved, refused). */
   readonly problems: ReadonlyMap<string, string>;
+  /** Wall time of each part of the run, ms (the runner benchmark prints them). */
+  readonly timings: RunTimings;
+}
+
+export interface RunTimings {
+  /** Option checks, database migration, tool lookup. */
+  readonly preflight: number;
+  /** Directories written, orchestrators started and listening, keys read. */
+  readonly start: number;
+  /** From the triggers until every environment's cycle ended (calibration included). */
+  readonly cycles: number;
+  /** Bundles exported and downloaded into the inbox. */
+  readonly retrieve: number;
+  /** Every process stopped, ports checked, directories removed. */
+  readonly teardown: number;
+  /** Import, analysis and the four reports. */
+  readonly central: number;
+  readonly total: number;
 }
 
 /** A run's cycle id: sortable, readable, unique (`local-20261122T201955Z-3fa2`). */
@@ -160,6 +178,14 @@ export async function runLocal(
 ): Promise<LocalRunResult> {
   const { plan } = options;
   const say = (line = "") => io.out.write(`${line}\n`);
+  const t0 = Date.now();
+  const marks: Partial<Record<keyof RunTimings, number>> = {};
+  let last = t0;
+  const mark = (part: keyof RunTimings) => {
+    const now = Date.now();
+    marks[part] = now - last;
+    last = now;
+  };
   await preflight(options);
   try {
     const cdb = await openCentralDb(options.db, { create: true, busyTimeoutMs: busyTimeoutFrom() });
@@ -176,6 +202,7 @@ export async function runLocal(
     );
   }
   const skipped = await missingParts(plan);
+  mark("preflight");
   const cycleId = newCycleId();
   const runDir = join(options.outDir, cycleId);
   const envRoot = join(runDir, "environments");
@@ -203,7 +230,6 @@ export async function runLocal(
   let views: EnvironmentView[] = [];
   let problems = new Map<string, string>();
   let display: ProgressDisplay | undefined;
-  const started = Date.now();
   try {
     environments = await provisionLocalEnvironments({
       plan,
@@ -221,6 +247,7 @@ export async function runLocal(
       );
     }
     if (control.interrupt.aborted) throw new TiersError(ExitCode.Interrupted, "interrupted");
+    mark("start");
     views = await driveCycle({
       plan,
       environments,
@@ -233,8 +260,10 @@ export async function runLocal(
       onEvent: (line) => (display ? display.log(line) : say(line)),
     });
     display?.finish();
+    mark("cycles");
     const retrieved = await retrieveBundles(environments, views, inbox, (line) => say(line));
     problems = retrieved.problems;
+    mark("retrieve");
   } finally {
     const ports = environments.map((e) => e.process.port);
     if (spawned.length > 0) {
@@ -253,7 +282,7 @@ export async function runLocal(
     if (!options.keep) await rm(envRoot, { recursive: true, force: true });
     else say(`kept the environment directories in ${relative(process.cwd(), envRoot)}`);
   }
-  const runMs = Date.now() - started;
+  mark("teardown");
 
   const central = await importAndReport({
     inbox,
@@ -263,6 +292,7 @@ export async function runLocal(
     cycleId,
     reportDir: runDir,
   });
+  mark("central");
   for (const e of central.events) {
     if (e.kind === "rejected")
       problems.set(e.file, `bundle refused by the centre (${e.error.reason}): ${e.error.detail}`);
@@ -274,8 +304,12 @@ export async function runLocal(
   for (const s of skipped) say(`skipped: ${s.what} (${s.reason})`);
   say("");
   const imported = central.events.filter((e) => e.kind === "imported").length;
+  const secs = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+  say(`${imported} bundle${imported === 1 ? "" : "s"} imported into ${options.db}`);
   say(
-    `${imported} bundle${imported === 1 ? "" : "s"} imported into ${options.db}; cycles ran for ${formatDuration(runMs)}`,
+    `took ${formatDuration(Date.now() - t0)}: checks ${secs(marks.preflight)}, start ${secs(marks.start)}, ` +
+      `cycles ${secs(marks.cycles)} (${formatDuration(plan.totals.phase_time_ms)} of phases plus calibration), ` +
+      `retrieve ${secs(marks.retrieve)}, teardown ${secs(marks.teardown)}, import and reports ${secs(marks.central)}`,
   );
   for (const [format, path] of Object.entries(central.reports))
     say(`report (${format}): ${relative(process.cwd(), path)}`);
@@ -293,5 +327,14 @@ export async function runLocal(
     reports: central.reports,
     skipped,
     problems,
+    timings: {
+      preflight: marks.preflight ?? 0,
+      start: marks.start ?? 0,
+      cycles: marks.cycles ?? 0,
+      retrieve: marks.retrieve ?? 0,
+      teardown: marks.teardown ?? 0,
+      central: marks.central ?? 0,
+      total: Date.now() - t0,
+    },
   };
 }
