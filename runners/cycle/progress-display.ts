@@ -68,6 +68,8 @@ export function describeEnvironment(view: EnvironmentView): string {
 
 export interface ProgressOutput {
   write(text: string): unknown;
+  /** A terminal's width: redrawn lines are cut to it, so none wraps and the redraw stays in place. */
+  readonly columns?: number;
 }
 
 /**
@@ -98,7 +100,11 @@ export class ProgressDisplay {
   }
 
   private draw(): void {
-    const lines = this.views.map(describeEnvironment);
+    const width = this.out.columns ?? 0;
+    const lines = this.views.map((v) => {
+      const line = describeEnvironment(v);
+      return width > 1 && line.length >= width ? line.slice(0, width - 1) : line;
+    });
     this.out.write(`${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`);
     this.drawn = lines.length;
   }
