@@ -88,9 +88,19 @@ export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
  * transaction each), then analyse the cycle and write its reports. No report when nothing of the
  * cycle was imported.
  */
+/** Writes the keyring of a run's environments (the runner that created them enrols their keys). */
+export async function writeRunKeyring(
+  file: string,
+  cycleId: string,
+  lines: readonly string[],
+): Promise<string> {
+  const text = `# environments of cycle ${cycleId}, enrolled by the runner that created them\n${lines.join("\n")}\n`;
+  await writeFile(file, text, { mode: 0o644 });
+  return text;
+}
+
 export async function importAndReport(options: CentralRunOptions): Promise<CentralRun> {
-  const text = `# environments of cycle ${options.cycleId}, enrolled by the runner that created them\n${options.keyringLines.join("\n")}\n`;
-  await writeFile(options.keyringFile, text, { mode: 0o644 });
+  const text = await writeRunKeyring(options.keyringFile, options.cycleId, options.keyringLines);
   const keyring = parseKeyring(text, options.keyringFile);
   const cdb = await openCentralDb(options.db, { create: true, busyTimeoutMs: busyTimeoutFrom() });
   try {

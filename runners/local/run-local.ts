@@ -10,7 +10,7 @@ import { fmt, rate } from "../../workloads/central/reports/format.js";
 import type { ReportFormat } from "../../workloads/central/reports/formats.js";
 import { describeGate, describeLoad } from "../cli/commands/plan.js";
 import { driveCycle } from "../cycle/drive.js";
-import { importAndReport, retrieveBundles } from "../cycle/handoff.js";
+import { importAndReport, retrieveBundles, writeRunKeyring } from "../cycle/handoff.js";
 import { ProgressDisplay, type EnvironmentView, type ProgressOutput } from "../cycle/progress-display.js";
 import { renderTable } from "../format/table.js";
 import { provisionLocalEnvironments, type LocalEnvironment } from "./environments.js";
@@ -283,6 +283,20 @@ export async function runLocal(
     else say(`kept the environment directories in ${relative(process.cwd(), envRoot)}`);
   }
   mark("teardown");
+  if (control.interrupt.aborted) {
+    // Interrupted after the hand-off: the bundles are safe in the inbox; the centre can take them later.
+    const keyringFile = join(runDir, "keyring");
+    await writeRunKeyring(
+      keyringFile,
+      cycleId,
+      environments.map((e) => e.keyringLine),
+    );
+    throw new TiersError(
+      ExitCode.Interrupted,
+      `interrupted after the hand-off; nothing imported. The bundles are in ${relative(process.cwd(), inbox)}: ` +
+        `tiers central import ${relative(process.cwd(), inbox)} --keyring ${relative(process.cwd(), keyringFile)}`,
+    );
+  }
 
   const central = await importAndReport({
     inbox,

@@ -161,6 +161,43 @@ describe("tiers local: a whole tier on this machine", () => {
     expect(readdirSync(join(secondDir, "inbox", "imported")).length).toBe(1);
   }, 240_000);
 
+  it("runs without iperf3, fio and stress-ng: says so first, records their tests as skipped, passes", async () => {
+    const out = join(root, "no-tools");
+    const empty = mkdtempSync(join(tmpdir(), "tiers-empty-path-"));
+    // Only node is needed (started by absolute path); every tool is looked up on PATH.
+    const run = startLocalRun(
+      [...SHORT, "--environments", "1", "--out", out, "--db", join(root, "no-tools.db")],
+      {
+        PATH: empty,
+      },
+    );
+    const code = await run.exited;
+    const output = run.output();
+    expect(code, output).toBe(0);
+    for (const [tool, tests] of [
+      ["iperf3", "baseline/iperf_loopback"],
+      ["fio", "baseline/fio_randrw"],
+      ["stress-ng", "idle/cpu_headroom"],
+    ] as const) {
+      expect(output).toMatch(
+        new RegExp(
+          `^skipped on this machine: ${tool}: tool not installed: ${tool} not found on PATH \\(Debian package ${tool}\\); affects ${tests.replace("/", "\\/")}$`,
+          "m",
+        ),
+      );
+    }
+    const report = readReport(runDirOf(output, out));
+    const byTool = new Map<string, string[]>();
+    for (const c of report.contracts) byTool.set(c.tool, [...(byTool.get(c.tool) ?? []), c.status]);
+    expect(byTool.get("iperf3")).toStrictEqual(["skipped"]);
+    expect(byTool.get("fio")).toStrictEqual(["skipped"]);
+    expect(byTool.get("stress-ng")).toStrictEqual(["skipped"]);
+    expect(new Set(byTool.get("http-load"))).toStrictEqual(new Set(["passed"]));
+    expect(report.contracts.find((c) => c.tool === "fio")!.reason).toMatch(/^tool not installed: fio/);
+    expect(output).toMatch(/^ {2}skipped {1}env-1 baseline\/fio_randrw \(fio\): tool not installed: fio/m);
+    rmSync(empty, { recursive: true, force: true });
+  }, 120_000);
+
   it("reports every bad option at once, names the suite's unknown tool by line, and starts nothing", async () => {
     const out = join(root, "bad");
     const r = await runTiers([
@@ -295,6 +332,22 @@ describe("tiers local: faults and interruptions", () => {
       } else {
         expect(output).toContain("SIGINT: stopping the run and tearing everything down");
         expect(output).toMatch(/error: interrupted/);
+      }
+      if (code === 130 && when === "while the bundles are handed over") {
+        // Nothing imported, nothing lost: the bundles wait in the inbox and the centre takes them later.
+        const m = /tiers central import (\S+) --keyring (\S+)/.exec(output);
+        expect(m, output).not.toBeNull();
+        const later = await runTiers([
+          "central",
+          "import",
+          m![1]!,
+          "--keyring",
+          m![2]!,
+          "--db",
+          join(out, "later.db"),
+        ]);
+        expect(later.code, later.stdout + later.stderr).toBe(0);
+        expect(later.stdout.match(/^imported /gm)?.length).toBe(2);
       }
       const orchestrators = orchestratorsOf(output);
       expect(

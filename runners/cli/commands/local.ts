@@ -62,11 +62,16 @@ configuration, nothing started; 4 a gate failed; 5 a contract failed (--fail-on 
           if (interrupt.signal.aborted) throw new TiersError(ExitCode.Interrupted, "interrupted");
           return result.exitCode;
         } catch (error) {
-          if (interrupt.signal.aborted)
+          if (interrupt.signal.aborted) {
+            const detail =
+              error instanceof TiersError && error.exitCode === ExitCode.Interrupted
+                ? error.shortMessage
+                : "";
             throw new TiersError(
               ExitCode.Interrupted,
-              "interrupted: every process the run started has been stopped",
+              `interrupted: every process the run started has been stopped${detail.startsWith("interrupted after") ? `; ${detail.slice("interrupted ".length)}` : ""}`,
             );
+          }
           throw error;
         } finally {
           process.off("SIGINT", onSignal);
