@@ -152,9 +152,14 @@ export function renderSummary(report: CycleReport): string {
       `  ${c.status.padEnd(7)} ${c.environment_id} ${c.phase}/${c.test_name} (${c.tool}): ${c.reason ?? ""}`,
     );
   }
-  for (const g of report.gates.filter((g) => g.outcome === "failed" && g.action === "abort")) {
-    out.push(`  gate    ${g.environment_id} ${g.phase} ${g.rule_id}: ${g.note ?? `${g.observed ?? "-"}`}`);
+  for (const g of report.gates.filter((g) => g.outcome === "fail" && g.action === "abort")) {
+    const figure =
+      g.metric !== null ? `${g.metric} ${fmt(g.observed)} ${g.op ?? ""} ${fmt(g.threshold)}` : g.check;
+    out.push(
+      `  gate    ${g.environment_id} ${g.phase} ${g.rule_id}: ${figure} (${g.source})${g.note ? `, ${g.note}` : ""}`,
+    );
   }
+
   const cmp = report.comparison;
   out.push(
     cmp.baseline

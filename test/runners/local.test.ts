@@ -198,6 +198,66 @@ describe("tiers local: a whole tier on this machine", () => {
     rmSync(empty, { recursive: true, force: true });
   }, 120_000);
 
+  it("exits 4 when a gate aborts: the later phases are not run, and the report says so", async () => {
+    const out = join(root, "gate");
+    const suite = join(root, "strict-suite.yaml");
+    // A gate no real SUT can pass: p95 latency above 0.001 ms aborts the cycle after baseline.
+    writeFileSync(
+      suite,
+      [
+        "test_suites:",
+        "  strict:",
+        "    name: Strict",
+        "    gates:",
+        "      baseline:",
+        "        - { when: { metric: p95_latency, op: '>', value: 0.001, unit: ms }, action: abort }",
+        "    tests:",
+        "      - { name: http_probe, tool: http-load, phases: [baseline, light], parameters: { path: /work, connections: 1, rps: 20, duration: 1 } }",
+        "",
+      ].join("\n"),
+    );
+    const run = startLocalRun([
+      ...SHORT,
+      "--environments",
+      "1",
+      "--suite",
+      suite,
+      "--out",
+      out,
+      "--db",
+      join(root, "gate.db"),
+    ]);
+    const code = await run.exited;
+    const output = run.output();
+    expect(code, output).toBe(4);
+    const report = readReport(runDirOf(output, out));
+    expect(report.cycle.verdict).toBe("failed");
+    expect(report.phases.map((p) => [p.phase, p.status, p.gate_verdict])).toStrictEqual([
+      ["idle", "completed", "passed"],
+      ["baseline", "completed", "aborted"],
+      ["light", "not_run", "not_run"],
+    ]);
+    expect(output).toMatch(/^ {2}gate {4}env-1 baseline \S+: p95_latency_ms [\d.]+ > 1\.0e-3 \(suite\)$/m);
+    expect(output).toMatch(/^verdict: failed \(exit 4, --fail-on gate\)$/m);
+    // The same run with --fail-on never reports the failure and exits 0.
+    const lenient = await runTiers([
+      "local",
+      ...SHORT,
+      "--environments",
+      "1",
+      "--suite",
+      suite,
+      "--out",
+      out,
+      "--db",
+      join(root, "gate.db"),
+      "--fail-on",
+      "never",
+    ]);
+    expect(lenient.code, lenient.stdout + lenient.stderr).toBe(0);
+    expect(lenient.stdout).toMatch(/^verdict: failed \(exit 0, --fail-on never\)$/m);
+  }, 180_000);
+
   it("reports every bad option at once, names the suite's unknown tool by line, and starts nothing", async () => {
     const out = join(root, "bad");
     const r = await runTiers([

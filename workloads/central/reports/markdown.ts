@@ -10,7 +10,15 @@ function phaseRows(report: CycleReport): string[] {
   return phases.map((phase) => {
     const rows = report.phases.filter((p) => p.phase === phase);
     const gates = rows
-      .map((p) => (p.gate_verdict === "passed" ? "✅" : p.gate_verdict === "warned" ? "⚠️" : "❌"))
+      .map((p) =>
+        p.gate_verdict === "passed"
+          ? "✅"
+          : p.gate_verdict === "warned"
+            ? "⚠️"
+            : p.gate_verdict === "not_run"
+              ? "⏭️"
+              : "❌",
+      )
       .join("");
     const max = (f: (p: PhaseReport) => number | null) => {
       const v = rows.map(f).filter((x): x is number => x !== null);
