@@ -76,43 +76,39 @@ export async function driveCycle(options: DriveOptions): Promise<EnvironmentView
 
   const failures = new Map<string, number>();
   const pollMs = options.pollMs ?? 500;
+  const maxFailures = options.maxPollFailures ?? 10;
+  /** Polls one environment once; marks it failed (with the phase it was in) when it is gone. */
+  const poll = async (e: EnvironmentHandle, view: EnvironmentView, cycleId: string): Promise<void> => {
+    const fail = (why: string): void => {
+      view.failure = `${why}${view.status?.phase ? ` during phase ${view.status.phase.name}` : ""}`;
+      options.onEvent?.(`${e.id}: ${view.failure}`);
+    };
+    const gone = lostReason.get(e.id);
+    if (gone !== undefined) return fail(gone);
+    try {
+      view.status = await e.client.status(cycleId);
+      failures.set(e.id, 0);
+      const st = view.status;
+      if (isFinal(st))
+        options.onEvent?.(
+          `${e.id}: cycle ${st.state}, verdict ${st.verdict ?? "-"}${st.reason ? ` (${st.reason})` : ""}`,
+        );
+    } catch (error) {
+      const n = (failures.get(e.id) ?? 0) + 1;
+      failures.set(e.id, n);
+      // A lost process explains the failed call; say that rather than the socket error.
+      await sleep(50);
+      const why = lostReason.get(e.id);
+      if (why !== undefined) fail(why);
+      else if (n >= maxFailures) fail(`unreachable: ${(error as Error).message}`);
+    }
+  };
   for (;;) {
-    const open = options.environments.filter(
-      (_, i) => views[i]!.failure === null && !isFinal(views[i]!.status),
+    const open = options.environments.flatMap((e, i) =>
+      views[i]!.failure === null && !isFinal(views[i]!.status) ? [poll(e, views[i]!, cycleIds[i]!)] : [],
     );
     if (open.length === 0) break;
-    await Promise.all(
-      open.map(async (e) => {
-        const i = options.environments.indexOf(e);
-        const view = views[i]!;
-        const gone = lostReason.get(e.id);
-        if (gone !== undefined) {
-          view.failure = `${gone}${view.status?.phase ? ` during phase ${view.status.phase.name}` : ""}`;
-          options.onEvent?.(`${e.id}: ${view.failure}`);
-          return;
-        }
-        try {
-          view.status = await e.client.status(cycleIds[i]!);
-          failures.set(e.id, 0);
-          if (isFinal(view.status)) {
-            options.onEvent?.(
-              `${e.id}: cycle ${view.status.state}, verdict ${view.status.verdict ?? "-"}${view.status.reason ? ` (${view.status.reason})` : ""}`,
-            );
-          }
-        } catch (error) {
-          const n = (failures.get(e.id) ?? 0) + 1;
-          failures.set(e.id, n);
-          // A lost process explains the failed call; say that rather than the socket error.
-          await new Promise((r) => setTimeout(r, 50));
-          const why = lostReason.get(e.id);
-          if (why !== undefined || n >= (options.maxPollFailures ?? 10)) {
-            view.failure = why ?? `unreachable: ${(error as Error).message}`;
-            if (view.status?.phase) view.failure += ` during phase ${view.status.phase.name}`;
-            options.onEvent?.(`${e.id}: ${view.failure}`);
-          }
-        }
-      }),
-    );
+    await Promise.all(open);
     options.onUpdate?.(views);
     if (signal.aborted) throw interrupted();
     try {

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseKeyring } from "../../workloads/bundle/keyring.js";
-import { openCentralDb, busyTimeoutFrom } from "../../workloads/central/db/connect.js";
-import { migrateToLatest } from "../../workloads/central/db/migrate.js";
+import { loadKeyring } from "../../workloads/bundle/keyring.js";
+import type { CentralDb } from "../../workloads/central/db/connect.js";
 import { buildCycleReport } from "../../workloads/central/analysis/cycle-report.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
 import { importInbox, type InboxEvent } from "../../workloads/central/import/inbox.js";
@@ -58,12 +57,8 @@ export async function retrieveBundles(
 export interface CentralRunOptions {
   /** The inbox the bundles were handed into. */
   readonly inbox: string;
-  /** Keyring lines of the environments whose bundles the centre trusts for this run. */
-  readonly keyringLines: readonly string[];
-  /** Where the keyring is written (kept beside the reports, so the import can be repeated). */
+  /** The keyring of the environments whose bundles the centre trusts for this run. */
   readonly keyringFile: string;
-  /** SQLite path or postgres:// URL of the results database. */
-  readonly db: string;
   readonly cycleId: string;
   readonly reportDir: string;
   readonly formats?: readonly ReportFormat[];
@@ -83,41 +78,33 @@ export const REPORT_FILES: Readonly<Record<ReportFormat, string>> = {
   junit: "report.junit.xml",
 };
 
-/**
- * The centre's part: import every bundle of the inbox (verified against the keyring, one
- * transaction each), then analyse the cycle and write its reports. No report when nothing of the
- * cycle was imported.
- */
 /** Writes the keyring of a run's environments (the runner that created them enrols their keys). */
 export async function writeRunKeyring(
   file: string,
   cycleId: string,
   lines: readonly string[],
-): Promise<string> {
+): Promise<void> {
   const text = `# environments of cycle ${cycleId}, enrolled by the runner that created them\n${lines.join("\n")}\n`;
   await writeFile(file, text, { mode: 0o644 });
-  return text;
 }
 
-export async function importAndReport(options: CentralRunOptions): Promise<CentralRun> {
-  const text = await writeRunKeyring(options.keyringFile, options.cycleId, options.keyringLines);
-  const keyring = parseKeyring(text, options.keyringFile);
-  const cdb = await openCentralDb(options.db, { create: true, busyTimeoutMs: busyTimeoutFrom() });
-  try {
-    await migrateToLatest(cdb);
-    const events = await importInbox(cdb, { dir: options.inbox, keyring });
-    const imported = events.some((e) => e.kind === "imported" && e.outcome.cycleId === options.cycleId);
-    if (!imported) return { events, report: null, reports: {} };
-    const report = await buildCycleReport(cdb.db, { cycleId: options.cycleId });
-    await mkdir(options.reportDir, { recursive: true });
-    const reports: Partial<Record<ReportFormat, string>> = {};
-    for (const format of options.formats ?? REPORT_FORMATS) {
-      const path = join(options.reportDir, REPORT_FILES[format]);
-      await writeFile(path, await renderReport(report, format));
-      reports[format] = path;
-    }
-    return { events, report, reports };
-  } finally {
-    await cdb.close();
+/**
+ * The centre's part, on an open, migrated results database: import every bundle of the inbox
+ * (verified against the keyring, one transaction each), then analyse the cycle and write its
+ * reports. No report when nothing of the cycle was imported.
+ */
+export async function importAndReport(cdb: CentralDb, options: CentralRunOptions): Promise<CentralRun> {
+  const keyring = await loadKeyring(options.keyringFile);
+  const events = await importInbox(cdb, { dir: options.inbox, keyring });
+  const imported = events.some((e) => e.kind === "imported" && e.outcome.cycleId === options.cycleId);
+  if (!imported) return { events, report: null, reports: {} };
+  const report = await buildCycleReport(cdb.db, { cycleId: options.cycleId });
+  await mkdir(options.reportDir, { recursive: true });
+  const reports: Partial<Record<ReportFormat, string>> = {};
+  for (const format of options.formats ?? REPORT_FORMATS) {
+    const path = join(options.reportDir, REPORT_FILES[format]);
+    await writeFile(path, await renderReport(report, format));
+    reports[format] = path;
   }
+  return { events, report, reports };
 }

@@ -39,7 +39,7 @@ export function describeEnvironment(view: EnvironmentView): string {
   const st = view.status;
   if (!st) return `${head} starting`;
   const gates = st.phases
-    .filter((p) => p.gate !== null)
+    .filter((p) => p.gate !== null && p.gate !== "not_run")
     .map((p) => `${p.name} ${GATE_MARK[p.gate!] ?? p.gate}`)
     .join(" ");
   const where =

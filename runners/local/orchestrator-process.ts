@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
-import { descendantsOf, readProcStat } from "../../workloads/orchestrator/process/proc.js";
+import { killSnapshot, snapshotTree, type TreeMember } from "../../workloads/orchestrator/process/tree.js";
 
 const BIN = fileURLToPath(new URL("../../bin/orchestrator.js", import.meta.url));
 
@@ -51,32 +51,6 @@ export interface OrchestratorProcess {
   kill(): void;
 }
 
-interface Member {
-  readonly pid: number;
-  readonly pgrp: number;
-  readonly starttime: number;
-}
-
-/** The process's descendants now, with their groups and start times (to survive pid reuse). */
-function descendantTree(pid: number): Member[] {
-  return descendantsOf(pid).flatMap((p) => {
-    const stat = readProcStat(p);
-    return stat ? [{ pid: p, pgrp: stat.pgrp, starttime: stat.starttime }] : [];
-  });
-}
-
-/** SIGKILL to each noted member that is still the same process, and to the group it leads. */
-function killMembers(members: readonly Member[]): void {
-  for (const m of members) {
-    if (readProcStat(m.pid)?.starttime !== m.starttime) continue;
-    try {
-      process.kill(m.pgrp === m.pid ? -m.pid : m.pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
 /**
  * Starts `orchestrator serve` as its own process group (the SUT it supervises belongs to the group,
  * so stopping the group leaves nothing behind) and resolves once it listens.
@@ -120,10 +94,10 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
   // longer its descendants. So the descendants are noted before the kill and killed with it.
   // Noted every second too: if the orchestrator dies (killed from outside), its tools are found
   // from the last note and stopped with the rest at teardown.
-  let noted: Member[] = [];
-  const note = (): Member[] => {
+  let noted: TreeMember[] = [];
+  const note = (): TreeMember[] => {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      const now = descendantTree(child.pid);
+      const now = snapshotTree(child.pid);
       noted = [...now, ...noted.filter((m) => !now.some((n) => n.pid === m.pid))].slice(0, 256);
     }
     return noted;
@@ -133,12 +107,12 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
   const killTree = (): void => {
     const members = note();
     killGroup("SIGKILL");
-    killMembers(members);
+    killSnapshot(members);
   };
   const stop = async (graceMs = 15_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) {
       killGroup("SIGKILL");
-      killMembers(noted);
+      killSnapshot(noted);
       return;
     }
     const members = note();
@@ -148,7 +122,7 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
     clearTimeout(t);
     // Anything of the group, or a tool it started in a group of its own, still alive goes too.
     killGroup("SIGKILL");
-    killMembers(members);
+    killSnapshot(members);
   };
   if (child.pid !== undefined) {
     options.onSpawn?.({

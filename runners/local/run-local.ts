@@ -4,10 +4,10 @@ import { join, relative } from "node:path";
 import { ExitCode, TiersError, type ExitCodeValue } from "../../tiers/errors.js";
 import { formatDuration } from "../../tiers/units.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
-import { busyTimeoutFrom, openCentralDb } from "../../workloads/central/db/connect.js";
-import { migrateToLatest } from "../../workloads/central/db/migrate.js";
+import type { CentralDb } from "../../workloads/central/db/connect.js";
 import { fmt, rate } from "../../workloads/central/reports/format.js";
 import type { ReportFormat } from "../../workloads/central/reports/formats.js";
+import { openForCommand } from "../cli/commands/central-import.js";
 import { describeGate, describeLoad } from "../cli/commands/plan.js";
 import { driveCycle } from "../cycle/drive.js";
 import { importAndReport, retrieveBundles, writeRunKeyring } from "../cycle/handoff.js";
@@ -181,24 +181,12 @@ export async function runLocal(
   io: LocalRunIo,
   control: LocalRunControl,
 ): Promise<LocalRunResult> {
-  const { plan } = options;
-  const say = (line = "") => io.out.write(`${line}\n`);
-  const t0 = Date.now();
-  const marks: Partial<Record<keyof RunTimings, number>> = {};
-  let last = t0;
-  const mark = (part: keyof RunTimings) => {
-    const now = Date.now();
-    marks[part] = now - last;
-    last = now;
-  };
+  const timer = partTimer();
   await preflight(options);
+  let cdb: CentralDb;
   try {
-    const cdb = await openCentralDb(options.db, { create: true, busyTimeoutMs: busyTimeoutFrom() });
-    try {
-      await migrateToLatest(cdb);
-    } finally {
-      await cdb.close();
-    }
+    // Opened (and migrated) before anything starts, so a wrong database fails now, not after the run.
+    cdb = await openForCommand(options.db, true);
   } catch (error) {
     if (error instanceof TiersError) throw error;
     throw new TiersError(
@@ -206,12 +194,45 @@ export async function runLocal(
       `the results database ${options.db} cannot be opened: ${(error as Error).message}; nothing was started`,
     );
   }
+  try {
+    return await runWithCentre(options, io, control, cdb, timer);
+  } finally {
+    await cdb.close();
+  }
+}
+
+/** Wall time per part of a run, each part measured from the end of the previous one. */
+function partTimer() {
+  const t0 = Date.now();
+  let last = t0;
+  const marks: Partial<Record<keyof RunTimings, number>> = {};
+  return {
+    t0,
+    marks,
+    mark: (part: keyof RunTimings): void => {
+      const now = Date.now();
+      marks[part] = now - last;
+      last = now;
+    },
+  };
+}
+
+async function runWithCentre(
+  options: LocalOptions,
+  io: LocalRunIo,
+  control: LocalRunControl,
+  cdb: CentralDb,
+  { t0, marks, mark }: ReturnType<typeof partTimer>,
+): Promise<LocalRunResult> {
+  const { plan } = options;
+  const say = (line = "") => io.out.write(`${line}\n`);
   const skipped = await missingParts(plan);
   mark("preflight");
   const cycleId = newCycleId();
   const runDir = join(options.outDir, cycleId);
   const envRoot = join(runDir, "environments");
   const inbox = join(runDir, "inbox");
+  const keyringFile = join(runDir, "keyring");
   await mkdir(envRoot, { recursive: true });
 
   const phases = plan.environments[0]!.phases;
@@ -245,6 +266,11 @@ export async function runLocal(
       signal: control.interrupt,
       onSpawn: (p) => spawned.push(p),
     });
+    await writeRunKeyring(
+      keyringFile,
+      cycleId,
+      environments.map((e) => e.keyringLine),
+    );
     for (const e of environments) {
       say(
         `${e.id}: orchestrator pid ${e.process.pid} on ${e.process.url}, region ${e.region}` +
@@ -290,27 +316,15 @@ export async function runLocal(
   mark("teardown");
   if (control.interrupt.aborted) {
     // Interrupted after the hand-off: the bundles are safe in the inbox; the centre can take them later.
-    const keyringFile = join(runDir, "keyring");
-    await writeRunKeyring(
-      keyringFile,
-      cycleId,
-      environments.map((e) => e.keyringLine),
-    );
-    throw new TiersError(
-      ExitCode.Interrupted,
-      `interrupted after the hand-off; nothing imported. The bundles are in ${relative(process.cwd(), inbox)}: ` +
-        `tiers central import ${relative(process.cwd(), inbox)} --keyring ${relative(process.cwd(), keyringFile)}`,
-    );
+    const rel = (path: string) => relative(process.cwd(), path);
+    throw new TiersError(ExitCode.Interrupted, "interrupted after the hand-off; nothing imported", {
+      details: [
+        `the bundles are in ${rel(inbox)}: tiers central import ${rel(inbox)} --keyring ${rel(keyringFile)}`,
+      ],
+    });
   }
 
-  const central = await importAndReport({
-    inbox,
-    keyringLines: environments.map((e) => e.keyringLine),
-    keyringFile: join(runDir, "keyring"),
-    db: options.db,
-    cycleId,
-    reportDir: runDir,
-  });
+  const central = await importAndReport(cdb, { inbox, keyringFile, cycleId, reportDir: runDir });
   mark("central");
   for (const e of central.events) {
     if (e.kind === "rejected")

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { listPids, readProcStat } from "../../workloads/orchestrator/process/proc.js";
 import { REPO_ROOT } from "./cli.js";
 
 const BIN = fileURLToPath(new URL("../../bin/tiers.js", import.meta.url));
@@ -72,20 +73,19 @@ export function startLocalRun(args: readonly string[], env: NodeJS.ProcessEnv = 
 /** Every live process whose command line mentions `needle`, or whose process group is one of `groups`. */
 export function processesOf(needle: string, groups: readonly number[] = []): string[] {
   const found: string[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
     let cmdline: string;
     let pgid: number;
     try {
-      cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // pid (comm) state ppid pgrp …: comm may contain spaces, so split after the last ')'.
-      pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue; // a zombie holds nothing
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      const stat = readProcStat(pid);
+      if (!stat || stat.state === "Z") continue; // gone, or a zombie that holds nothing
+      pgid = stat.pgrp;
     } catch {
       continue; // exited while we looked
     }
-    if (cmdline.includes(needle) || groups.includes(pgid)) found.push(`${name} (pgid ${pgid}): ${cmdline}`);
+    if (cmdline.includes(needle) || groups.includes(pgid)) found.push(`${pid} (pgid ${pgid}): ${cmdline}`);
   }
   return found;
 }

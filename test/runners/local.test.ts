@@ -34,6 +34,18 @@ function portIsListening(port: number): boolean {
     });
 }
 
+/** Torn down: no process of the run (by command line or process group), no port left listening. */
+function expectTornDown(output: string, out: string): void {
+  const orchestrators = orchestratorsOf(output);
+  expect(
+    processesOf(
+      out,
+      orchestrators.map((o) => o.pid),
+    ),
+  ).toStrictEqual([]);
+  for (const o of orchestrators) expect(portIsListening(o.port), `port ${o.port}`).toBe(false);
+}
+
 function readReport(runDir: string): CycleReport {
   return JSON.parse(readFileSync(join(runDir, "report.json"), "utf8")) as CycleReport;
 }
@@ -139,13 +151,7 @@ describe("tiers local: a whole tier on this machine", () => {
     expect(readdirSync(join(runDir, "inbox", "imported")).length).toBe(2);
 
     // Torn down: no process of the run, no port left listening.
-    expect(
-      processesOf(
-        out,
-        orchestrators.map((o) => o.pid),
-      ),
-    ).toStrictEqual([]);
-    for (const o of orchestrators) expect(portIsListening(o.port)).toBe(false);
+    expectTornDown(output, out);
 
     // A second run into the same database is compared with the first (the last passing run).
     const second = startLocalRun([...SHORT, "--environments", "1", "--out", out, "--db", db]);
@@ -360,14 +366,7 @@ describe("tiers local: faults and interruptions", () => {
     ]);
     expect(report.phases.filter((p) => p.status === "completed").length).toBe(3);
     expect(output).toMatch(/^verdict: passed, 1 environment problem \(exit 6, --fail-on gate\)$/m);
-    const orchestrators = orchestratorsOf(output);
-    expect(
-      processesOf(
-        out,
-        orchestrators.map((o) => o.pid),
-      ),
-    ).toStrictEqual([]);
-    for (const o of orchestrators) expect(portIsListening(o.port)).toBe(false);
+    expectTornDown(output, out);
   }, 120_000);
 
   // SIGINT at several points of the lifecycle: nothing may be left running or listening.
@@ -409,14 +408,7 @@ describe("tiers local: faults and interruptions", () => {
         expect(later.code, later.stdout + later.stderr).toBe(0);
         expect(later.stdout.match(/^imported /gm)?.length).toBe(2);
       }
-      const orchestrators = orchestratorsOf(output);
-      expect(
-        processesOf(
-          out,
-          orchestrators.map((o) => o.pid),
-        ),
-      ).toStrictEqual([]);
-      for (const o of orchestrators) expect(portIsListening(o.port)).toBe(false);
+      expectTornDown(output, out);
       // Environment directories are removed on interrupt too (no --keep).
       expect(existsSync(join(out, readdirSync(out)[0] ?? "none", "environments"))).toBe(false);
     }, 120_000);
@@ -433,13 +425,6 @@ describe("tiers local: faults and interruptions", () => {
     const output = run.output();
     expect(code, output).toBe(130);
     expect(output).toContain("SIGINT again: killing every process of the run");
-    const orchestrators = orchestratorsOf(output);
-    expect(
-      processesOf(
-        out,
-        orchestrators.map((o) => o.pid),
-      ),
-    ).toStrictEqual([]);
-    for (const o of orchestrators) expect(portIsListening(o.port)).toBe(false);
+    expectTornDown(output, out);
   }, 120_000);
 });

@@ -67,9 +67,43 @@ export const PhaseSummary = z.strictObject({
   }),
   cpu: Band.nullable(),
   memory: Band.nullable(),
-  gate: z.strictObject({ verdict: z.enum(["passed", "warned", "aborted"]), rules: z.array(GateOutcome) }),
+  /** `not_run`: the phase never ran (an earlier gate aborted the cycle), so no gate was evaluated. */
+  gate: z.strictObject({
+    verdict: z.enum(["passed", "warned", "aborted", "not_run"]),
+    rules: z.array(GateOutcome),
+  }),
 });
 export type PhaseSummary = z.infer<typeof PhaseSummary>;
+
+/** The summary of a planned phase that never ran: no figures, no gate. */
+export function notRunSummary(phase: {
+  readonly name: PhaseSummary["name"];
+  readonly index: number;
+  readonly duration_ms: number;
+}): PhaseSummary {
+  return {
+    name: phase.name,
+    index: phase.index,
+    status: "not_run",
+    started_at: null,
+    ended_at: null,
+    planned_duration_ms: phase.duration_ms,
+    duration_ms: null,
+    load: {
+      target_rps: null,
+      achieved_rps: null,
+      requests: 0,
+      errors: 0,
+      error_rate: null,
+      p50_ms: null,
+      p95_ms: null,
+      p99_ms: null,
+    },
+    cpu: null,
+    memory: null,
+    gate: { verdict: "not_run", rules: [] },
+  };
+}
 
 /** The cycle as a whole: what ran, the calibration, each phase's figures and gate, the verdict. */
 export const CycleSummary = z.strictObject({

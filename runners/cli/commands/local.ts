@@ -53,30 +53,34 @@ configuration, nothing started; 4 a gate failed; 5 a contract failed (--fail-on 
         };
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
+        let outcome: { exitCode: number } | { error: unknown };
         try {
-          const result = await runLocal(
+          outcome = await runLocal(
             options,
             { out: process.stdout, tty: process.stdout.isTTY },
             { interrupt: interrupt.signal, force: force.signal },
           );
-          if (interrupt.signal.aborted) throw new TiersError(ExitCode.Interrupted, "interrupted");
-          return result.exitCode;
         } catch (error) {
-          if (interrupt.signal.aborted) {
-            const detail =
-              error instanceof TiersError && error.exitCode === ExitCode.Interrupted
-                ? error.shortMessage
-                : "";
-            throw new TiersError(
-              ExitCode.Interrupted,
-              `interrupted: every process the run started has been stopped${detail.startsWith("interrupted after") ? `; ${detail.slice("interrupted ".length)}` : ""}`,
-            );
-          }
-          throw error;
+          outcome = { error };
         } finally {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
         }
+        // Interrupted, whatever the run was doing when the signal came: exit 130, with the details
+        // the run gave (where the bundles wait when it stopped after the hand-off).
+        if (interrupt.signal.aborted) {
+          const error = "error" in outcome ? outcome.error : undefined;
+          throw new TiersError(
+            ExitCode.Interrupted,
+            "interrupted: every process the run started has been stopped",
+            {
+              details:
+                error instanceof TiersError && error.exitCode === ExitCode.Interrupted ? error.details : [],
+            },
+          );
+        }
+        if ("error" in outcome) throw outcome.error;
+        return outcome.exitCode;
       }),
     );
 }

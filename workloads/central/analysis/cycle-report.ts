@@ -153,8 +153,7 @@ export async function buildCycleReport(
     p99_ms: p.p99_ms,
     cpu: band(p.cpu_min, p.cpu_max, p.cpu_mean, p.cpu_p95, p.cpu_reached),
     memory: band(p.mem_min, p.mem_max, p.mem_mean, p.mem_p95, p.mem_reached),
-    // A phase that never ran had no gate: its stored verdict is the empty one, not a pass.
-    gate_verdict: p.status === "not_run" || p.status === "skipped" ? "not_run" : p.gate_verdict,
+    gate_verdict: p.gate_verdict,
   }));
   const verdicts = countVerdicts(changes);
   const contractList = [...contracts.values()];

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CyclePlan, PlanEnvironment, PlanPhase } from "../../../tiers/plan/schema.js";
-import type { PhaseSummary } from "../../shared/cycle.js";
+import { notRunSummary, type PhaseSummary } from "../../shared/cycle.js";
 import type { EnvStore } from "../storage/env-store.js";
 import { calibrate, type Calibration, type CalibrationOptions } from "./calibration.js";
 import { abortReason } from "./gate.js";
@@ -28,31 +28,6 @@ export interface CycleEnd {
   readonly verdict: "passed" | "failed";
   readonly reason?: string;
   readonly phases: readonly PhaseSummary[];
-}
-
-function notRun(phase: PlanPhase): PhaseSummary {
-  return {
-    name: phase.name,
-    index: phase.index,
-    status: "not_run",
-    started_at: null,
-    ended_at: null,
-    planned_duration_ms: phase.duration_ms,
-    duration_ms: null,
-    load: {
-      target_rps: null,
-      achieved_rps: null,
-      requests: 0,
-      errors: 0,
-      error_rate: null,
-      p50_ms: null,
-      p95_ms: null,
-      p99_ms: null,
-    },
-    cpu: null,
-    memory: null,
-    gate: { verdict: "passed", rules: [] },
-  };
 }
 
 /**
@@ -184,7 +159,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
   // Graceful end: phases that did not run are recorded as such.
   for (const phase of environment.phases) {
     if (summaries.some((s) => s.name === phase.name)) continue;
-    const s = notRun(phase);
+    const s = notRunSummary(phase);
     summaries.push(s);
     try {
       store.finishPhase(cycleId, s);

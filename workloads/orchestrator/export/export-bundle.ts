@@ -5,7 +5,7 @@ import { canonicalJson, sha256Hex } from "../../../tiers/plan/hash.js";
 import type { PlanEnvironment } from "../../../tiers/plan/schema.js";
 import type { SigningKey } from "../../bundle/keys.js";
 import { BundleWriter, type WrittenBundle } from "../../bundle/writer.js";
-import type { CycleSummary } from "../../shared/cycle.js";
+import { notRunSummary, type CycleSummary } from "../../shared/cycle.js";
 import type { EnvStore } from "../storage/env-store.js";
 
 export interface ExportOptions {
@@ -47,29 +47,7 @@ export function cycleSummaryOf(store: EnvStore, cycleId: string): CycleSummary {
     calibration: c.calibration,
     phases: env.phases.map((p) => {
       const row = rows.get(p.name);
-      if (row?.summary) return row.summary;
-      return {
-        name: p.name,
-        index: p.index,
-        status: "not_run" as const,
-        started_at: null,
-        ended_at: null,
-        planned_duration_ms: p.duration_ms,
-        duration_ms: null,
-        load: {
-          target_rps: null,
-          achieved_rps: null,
-          requests: 0,
-          errors: 0,
-          error_rate: null,
-          p50_ms: null,
-          p95_ms: null,
-          p99_ms: null,
-        },
-        cpu: null,
-        memory: null,
-        gate: { verdict: "passed" as const, rules: [] },
-      };
+      return row?.summary ?? notRunSummary(p);
     }),
   };
 }

@@ -66,3 +66,29 @@ export async function terminateTree(rootPid: number, graceMs = 2000): Promise<nu
 export function killGroup(groupId: number): void {
   trySignal(-groupId, "SIGKILL");
 }
+
+/** A member of a process tree as noted at one moment: start time tells it apart from a reused pid. */
+export interface TreeMember {
+  readonly pid: number;
+  readonly pgrp: number;
+  readonly starttime: number;
+}
+
+/**
+ * The root's descendants now, with their groups and start times. Taken before the root is killed,
+ * it still finds them afterwards, when they have been re-parented and are no longer descendants.
+ */
+export function snapshotTree(rootPid: number): TreeMember[] {
+  return descendantsOf(rootPid).flatMap((pid) => {
+    const stat = readProcStat(pid);
+    return stat ? [{ pid, pgrp: stat.pgrp, starttime: stat.starttime }] : [];
+  });
+}
+
+/** SIGKILL to each noted member that is still the same process (and to the group it leads). */
+export function killSnapshot(members: readonly TreeMember[]): void {
+  for (const m of members) {
+    if (readProcStat(m.pid)?.starttime !== m.starttime) continue;
+    trySignal(m.pgrp === m.pid ? -m.pid : m.pid, "SIGKILL");
+  }
+}
