@@ -3,7 +3,7 @@ import { ConfigError, describeValue, type ConfigIssue } from "../../tiers/config
 import { planFromSources } from "../../tiers/plan/compile.js";
 import type { RawOptions } from "../../tiers/plan/options.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
-import { resolveDbLocation } from "../../workloads/central/db/connect.js";
+import { resolveDbLocation } from "../../workloads/central/db/location.js";
 
 /** How much phase time a default local run aims at: the whole run then takes 60–120 s. */
 export const LOCAL_PHASE_TIME_MS = 72_000;

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { DEFAULT_OUT_DIR, FAIL_ON, resolveLocalOptions, type LocalFlags } from "../../local/options.js";
-import { runLocal } from "../../local/run-local.js";
 import { runCommand } from "../run-command.js";
 import { addPlanOptions, rawPlanOptions } from "./plan.js";
 
@@ -55,6 +54,8 @@ configuration, nothing started; 4 a gate failed; 5 a contract failed (--fail-on 
         process.on("SIGTERM", onSignal);
         let outcome: { exitCode: number } | { error: unknown };
         try {
+          // Loaded only when the command runs: the runner pulls in the centre and its report renderers.
+          const { runLocal } = await import("../../local/run-local.js");
           outcome = await runLocal(
             options,
             { out: process.stdout, tty: process.stdout.isTTY },

@@ -22,8 +22,8 @@ import type { DbKind } from "./migrations.js";
 import { postgresSampleLoader, sqliteSampleLoader, type SampleLoader } from "./sample-loader.js";
 import type { CentralDatabase } from "./schema.js";
 
-/** Where the results database is when neither `--db` nor `TIERS_DB_URL` says. */
-export const DEFAULT_DB_PATH = ".tiers/central/results.db";
+export { DEFAULT_DB_PATH, resolveDbLocation } from "./location.js";
+
 /** How long a write waits for another writer before giving up (`TIERS_DB_BUSY_TIMEOUT_MS`). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
@@ -42,11 +42,6 @@ export interface CentralDb {
   /** One write transaction (SQLite: BEGIN IMMEDIATE) with a sample loader on its connection. */
   transaction<T>(body: (trx: Transaction<CentralDatabase>, samples: SampleLoader) => Promise<T>): Promise<T>;
   close(): Promise<void>;
-}
-
-/** `--db` > `TIERS_DB_URL` > the default file. */
-export function resolveDbLocation(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.TIERS_DB_URL ?? DEFAULT_DB_PATH;
 }
 
 export function busyTimeoutFrom(env: NodeJS.ProcessEnv = process.env): number {
