@@ -91,9 +91,9 @@ async function packageProblems(
     new Model(body).validate();
     return { source, problems: [] };
   } catch (error) {
-    const errors = (error as { errors?: readonly ModelError[] }).errors;
+    const errors: unknown = (error as { errors?: unknown }).errors;
     if (!Array.isArray(errors)) return { source, problems: [`${source}: ${(error as Error).message}`] };
-    return { source, problems: errors.map((e) => `${source}: ${describeError(e)}`) };
+    return { source, problems: (errors as ModelError[]).map((e) => `${source}: ${describeError(e)}`) };
   }
 }
 
@@ -114,13 +114,16 @@ function strictSchema(schema: Schema): Schema {
   const out: Schema = {};
   for (const [k, v] of Object.entries(schema)) {
     if (k === "properties" && v && typeof v === "object") {
-      out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, s]) => [p, strictSchema(s)]));
+      out[k] = Object.fromEntries(
+        Object.entries(v as Record<string, Schema>).map(([p, s]) => [p, strictSchema(s)]),
+      );
     } else if ((k === "items" || k === "additionalProperties") && v && typeof v === "object") {
       out[k] = strictSchema(v as Schema);
     } else if ((k === "anyOf" || k === "allOf" || k === "oneOf") && Array.isArray(v)) {
       out[k] = v.map((s: Schema) => strictSchema(s));
     } else out[k] = v;
   }
+  exclusiveBounds(out);
   const isObject = out.type === "object" || out.properties !== undefined;
   if (
     isObject &&
@@ -140,40 +143,66 @@ interface CrdEntry {
   readonly validate: ValidateFunction;
 }
 
-const crdCache = new Map<string, Map<string, CrdEntry>>();
-
-/** Every CRD of the directory by `group/version/Kind`, compiled once per process. */
-function loadCrds(dir: string): Map<string, CrdEntry> {
-  const cached = crdCache.get(dir);
-  if (cached) return cached;
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  const byKind = new Map<string, CrdEntry>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-      const crd = doc.toJS({ maxAliasCount: 100 }) as {
-        kind?: string;
-        spec?: {
-          group: string;
-          names: { kind: string };
-          versions: { name: string; schema?: { openAPIV3Schema?: Schema } }[];
-        };
-      } | null;
-      if (crd?.kind !== "CustomResourceDefinition" || !crd.spec) continue;
-      for (const v of crd.spec.versions) {
-        const schema = v.schema?.openAPIV3Schema;
-        if (!schema) continue;
-        const key = `${crd.spec.group}/${v.name}/${crd.spec.names.kind}`;
-        byKind.set(key, { file, validate: ajv.compile(strictSchema(schema)) });
-      }
-    }
+/**
+ * OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` (beside `minimum`/`maximum`) in the
+ * JSON Schema form ajv reads (a number).
+ */
+function exclusiveBounds(out: Schema): void {
+  for (const [ex, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
+    if (out[ex] === true && typeof out[bound] === "number") {
+      out[ex] = out[bound];
+      delete out[bound];
+    } else if (typeof out[ex] === "boolean") delete out[ex];
   }
-  crdCache.set(dir, byKind);
-  return byKind;
+}
+
+/** `group/version/Kind` → CRD file, read from each file's head (names are near the top), per directory. */
+const crdIndex = new Map<string, Map<string, string>>();
+const compiled = new Map<string, CrdEntry | null>();
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+
+function indexCrds(dir: string): Map<string, string> {
+  const cached = crdIndex.get(dir);
+  if (cached) return cached;
+  const index = new Map<string, string>();
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()) {
+    const text = readFileSync(join(dir, file), "utf8");
+    const group = /^ {2}group: (\S+)\s*$/m.exec(text)?.[1];
+    const kind = /^ {2}names:\s*\n(?: {4}.*\n)*? {4}kind: (\S+)\s*$/m.exec(text)?.[1];
+    if (group && kind) index.set(`${group}/${kind}`, file);
+  }
+  crdIndex.set(dir, index);
+  return index;
+}
+
+/** The compiled schema of one kind's version, or null; each CRD file is parsed and compiled once per process. */
+function crdFor(dir: string, group: string, version: string, kind: string): CrdEntry | null {
+  const file = indexCrds(dir).get(`${group}/${kind}`);
+  if (!file) return null;
+  const key = `${dir}/${file}/${version}`;
+  if (compiled.has(key)) return compiled.get(key)!;
+  let entry: CrdEntry | null = null;
+  for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
+    const crd = doc.toJS({ maxAliasCount: 100 }) as {
+      kind?: string;
+      spec?: { versions: { name: string; schema?: { openAPIV3Schema?: Schema } }[] };
+    } | null;
+    if (crd?.kind !== "CustomResourceDefinition") continue;
+    const schema = crd.spec?.versions.find((v) => v.name === version)?.schema?.openAPIV3Schema;
+    if (schema) entry = { file, validate: ajv.compile(strictSchema(schema)) };
+  }
+  compiled.set(key, entry);
+  return entry;
 }
 
 function crdProblems(body: CustomResourceBody, dir: string): { source: string; problems: string[] } | null {
   const { group, version } = splitApiVersion(body.apiVersion);
-  const entry = loadCrds(dir).get(`${group}/${version}/${body.kind}`);
+  const entry = crdFor(dir, group, version, body.kind);
   if (!entry) return null;
   const source = `crd ${entry.file}`;
   if (entry.validate(body)) return { source, problems: [] };
