@@ -7,6 +7,7 @@ import type { CycleReport } from "../../workloads/central/analysis/report-model.
 import { importInbox, type InboxEvent } from "../../workloads/central/import/inbox.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../workloads/central/reports/formats.js";
 import { renderReport } from "../../workloads/central/reports/render.js";
+import { API_BUNDLE_SOURCE } from "./bundle-source.js";
 import type { EnvironmentHandle } from "./drive.js";
 import type { EnvironmentView } from "./progress-display.js";
 
@@ -42,9 +43,12 @@ export async function retrieveBundles(
       try {
         const info = await e.client.exportBundle(view.status.cycle_id);
         const file = join(inbox, `${info.cycle_id}--${e.id}--${info.bundle_id.slice(0, 12)}.tar.gz`);
-        const size = await e.client.download(info.bundle_id, file);
+        const source = e.bundles ?? API_BUNDLE_SOURCE;
+        const size = await source.fetch(e.client, info, file);
         retrieved.push({ environment: e.id, bundleId: info.bundle_id, file, size });
-        onEvent?.(`${e.id}: bundle ${info.bundle_id.slice(0, 12)} (${size} bytes) handed over to ${inbox}`);
+        onEvent?.(
+          `${e.id}: bundle ${info.bundle_id.slice(0, 12)} (${size} bytes) from ${source.description} handed over to ${inbox}`,
+        );
       } catch (error) {
         problems.set(e.id, `bundle not retrieved: ${(error as Error).message}`);
         onEvent?.(`${e.id}: ${problems.get(e.id)}`);

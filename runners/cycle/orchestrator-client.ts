@@ -30,6 +30,14 @@ export interface BundleInfo {
   readonly file: string;
   readonly size: number;
   readonly sha256: string;
+  /** Where the orchestrator uploaded it besides its volume (EKS: its S3 prefix). */
+  readonly location?: {
+    readonly kind: "s3";
+    readonly bucket: string;
+    readonly key: string;
+    readonly region: string;
+    readonly version_id?: string;
+  };
 }
 
 /** The runner's side of an orchestrator's HTTP API (bearer token, JSON). */

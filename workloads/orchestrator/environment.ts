@@ -1,4 +1,5 @@
 import { mkdir, readFile } from "node:fs/promises";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
@@ -12,6 +13,7 @@ import type { ResolvedConfig } from "./config.js";
 import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
+import type { BundleLocation } from "./export/upload-bundle.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
 import { acceptPlan } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
@@ -46,6 +48,7 @@ export class Environment implements ApiService {
   private running: Running | undefined;
   private readonly progress = new Map<string, CycleProgress>();
   private lastEnd: CycleEnd | undefined;
+  private s3: S3Client | undefined;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -228,7 +231,18 @@ export class Environment implements ApiService {
     };
   }
 
-  async exportBundle(cycleId: string): Promise<ExportedBundle> {
+  /** Exports the cycle's bundle and, on EKS, uploads it to the environment's S3 prefix. */
+  async exportBundle(cycleId: string): Promise<ExportedBundle & { location?: BundleLocation }> {
+    const exported = await this.exportToVolume(cycleId);
+    const store = this.config.bundle_store;
+    if (store.kind !== "s3") return exported;
+    // Loaded on first use: the AWS SDK is large, and only environments with a bucket need it.
+    const { environmentS3Client, uploadBundle } = await import("./export/upload-bundle.js");
+    this.s3 ??= environmentS3Client(store);
+    return { ...exported, location: await uploadBundle(this.s3, store, exported) };
+  }
+
+  private async exportToVolume(cycleId: string): Promise<ExportedBundle> {
     return exportBundle({
       store: this.store,
       cycleId,
@@ -294,6 +308,7 @@ export class Environment implements ApiService {
       await running.done.catch(() => undefined);
     }
     await this.started.stop();
+    this.s3?.destroy();
     this.store.close();
   }
 }
