@@ -5,6 +5,7 @@ import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
+import { registerRunCommand } from "./commands/run.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerPreviewOfflineCommand(program);
   registerCentralCommand(program);
   registerPolicyCommand(program);
+  registerRunCommand(program);
   return program;
 }
 
