@@ -6,7 +6,7 @@
  * stack outputs are the real program's, captured under Pulumi's mock runtime, with the secrets and
  * keys the real orchestrators have.
  */
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
@@ -111,9 +111,10 @@ export async function startClusterWorld(
       type: "spki",
     }) as string;
   } else {
-    envOut.signingPublicKeyPem = createPublicKey(
-      (await import("node:crypto")).generateKeyPairSync("ed25519").publicKey,
-    ).export({ format: "pem", type: "spki" }) as string;
+    envOut.signingPublicKeyPem = generateKeyPairSync("ed25519").publicKey.export({
+      format: "pem",
+      type: "spki",
+    }) as string;
   }
   const port = orchestrator ? Number(new URL(orchestrator.process.url).port) : 0;
   const kube = await startKubeApi({

@@ -106,3 +106,116 @@ describe("tiers run --ephemeral (Automation API against the recording pulumi sta
     expect(existsSync(join(world.scratch, "out", runDir, "report.html"))).toBe(true);
   });
 });
+
+describe("tiers run --ephemeral: teardown on every path", () => {
+  it("destroys and removes the stack after a failed up (exit 6)", async () => {
+    world = await startClusterWorld(
+      { up: [{ result: "failed", stderr: "creating EKS Cluster: AccessDeniedException: not authorized" }] },
+      { orchestrator: false },
+    );
+    const run = startTiers(args(world), world.env);
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.Infrastructure);
+    const s = stackNameOf(out);
+    expectSequence(await world.commands(), [...startSequence(s), ...teardown(s)]);
+    expect(out).toContain(
+      `error: pulumi up of stack ${s} failed: creating EKS Cluster: AccessDeniedException: not authorized`,
+    );
+    expect(await world.pulumi.stacks()).toStrictEqual({});
+  });
+
+  it("retries a destroy that fails twice, with backoff, then removes the stack", async () => {
+    world = await startClusterWorld(
+      {
+        up: [{ result: "failed", stderr: "creating node group: ResourceLimitExceeded" }],
+        destroy: [
+          { result: "failed", stderr: "deleting VPC: DependencyViolation: has dependencies" },
+          { result: "failed", stderr: "deleting subnet: DependencyViolation: ENI in use" },
+          {},
+        ],
+      },
+      { orchestrator: false },
+    );
+    const run = startTiers(args(world), world.env);
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.Infrastructure);
+    const s = stackNameOf(out);
+    const destroy = new RegExp(`^destroy --yes --skip-preview --exec-kind auto\\.local --stack ${s}$`);
+    expectSequence(await world.commands(), [...startSequence(s), destroy, destroy, ...teardown(s)]);
+    expect(out).toContain(
+      `stack ${s}: destroy attempt 1 of 4 failed (deleting VPC: DependencyViolation: has dependencies); retrying in 0.05 s`,
+    );
+    expect(out).toContain(
+      `stack ${s}: destroy attempt 2 of 4 failed (deleting subnet: DependencyViolation: ENI in use); retrying in 0.15 s`,
+    );
+    expect(out).toContain(`stack ${s}: destroyed (attempt 3 of 4)`);
+    expect(await world.pulumi.stacks()).toStrictEqual({});
+  });
+
+  it("exits 9 with the stack's name when destroy never succeeds, and keeps the stack and its file", async () => {
+    world = await startClusterWorld(
+      {
+        up: [{ result: "failed", stderr: "boom" }],
+        destroy: [{ result: "failed", stderr: "deleting bucket: BucketNotEmpty" }],
+      },
+      { orchestrator: false },
+    );
+    const run = startTiers(args(world), { ...world.env, TIERS_DESTROY_ATTEMPTS: "2" });
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.TeardownFailed);
+    const s = stackNameOf(out);
+    const destroy = new RegExp(`^destroy --yes --skip-preview --exec-kind auto\\.local --stack ${s}$`);
+    expectSequence(await world.commands(), [
+      ...startSequence(s),
+      destroy,
+      destroy,
+      /^version$/,
+      /^stack ls --json$/,
+    ]);
+    expect(out).toContain(`error: teardown failed: stack ${s} may still hold resources`);
+    expect(out).toContain("attempt 2: deleting bucket: BucketNotEmpty");
+    expect(out).toContain(`finish it: pulumi destroy --stack ${s} --yes && pulumi stack rm ${s} --yes`);
+    expect(Object.keys(await world.pulumi.stacks())).toStrictEqual([s]);
+    expect(existsSync(join(world.projectDir, "stacks", `Pulumi.${s}.yaml`))).toBe(true);
+  });
+
+  it("on Ctrl-C during up: the CLI is interrupted, the update cancelled, the stack destroyed and removed (exit 130)", async () => {
+    world = await startClusterWorld(
+      { up: [{ stdout: ["+  aws:ec2:Vpc vpc creating"], waitForSignal: true }] },
+      { orchestrator: false },
+    );
+    const run = startTiers(args(world), world.env);
+    await run.waitFor(/up: \+ {2}aws:ec2:Vpc vpc creating/);
+    run.child.kill("SIGINT");
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.Interrupted);
+    const s = stackNameOf(out);
+    expectSequence(await world.commands(), [
+      ...startSequence(s),
+      new RegExp(`^cancel --yes --stack ${s}$`),
+      ...teardown(s),
+    ]);
+    expect(out).toContain("up: ^C received; cancelling the current operation");
+    expect(out).toContain(`stack ${s}: nothing to cancel (no update is in progress for stack '${s}')`);
+    expect(await world.pulumi.stacks()).toStrictEqual({});
+  });
+
+  it("a lost orchestrator: its pod deleted mid-cycle fails the run (exit 6) and the stack is still destroyed", async () => {
+    world = await startClusterWorld({ up: [{}] });
+    const run = startTiers(args(world, ["--time-scale", "0.02"]), world.env);
+    await run.waitFor(/e2e-1: cycle \S+ triggered/);
+    world.orchestrator!.process.kill();
+    world.kube.remove("", "pods", "tiers-e2e-1", "orchestrator-7d9f8b6c5-x2x9q");
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.Infrastructure);
+    const s = stackNameOf(out);
+    expect(out).toMatch(/e2e-1: pod orchestrator-7d9f8b6c5-x2x9q was deleted/);
+    expectSequence(await world.commands(), [...startSequence(s), ...afterUp(s), ...teardown(s)]);
+    expect(await world.pulumi.stacks()).toStrictEqual({});
+  });
+});
