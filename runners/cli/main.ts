@@ -5,6 +5,7 @@ import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
+import { registerReapCommand } from "./commands/reap.js";
 import { registerRunCommand } from "./commands/run.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerCentralCommand(program);
   registerPolicyCommand(program);
   registerRunCommand(program);
+  registerReapCommand(program);
   return program;
 }
 
