@@ -156,7 +156,9 @@ describe("tiers reap (Automation API against the recording pulumi stand-in)", ()
 
   it("destroys and removes two expired stacks, keeps the live one, ignores a long-lived one", async () => {
     const existing = (expiresAt: string | undefined, resourceCount = 40) => ({
-      tags: expiresAt ? { "test-tiers:ephemeral": "true", "test-tiers:expires-at": expiresAt } : {},
+      tags: (expiresAt
+        ? { "test-tiers:ephemeral": "true", "test-tiers:expires-at": expiresAt }
+        : {}) as Record<string, string>,
       resourceCount,
       lastUpdate: "2026-01-01T00:00:00Z",
     });
