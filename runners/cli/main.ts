@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
+import { registerBundlesCommand } from "./commands/bundles.js";
 import { registerCentralCommand } from "./commands/central.js";
 import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerPolicyCommand(program);
   registerRunCommand(program);
   registerReapCommand(program);
+  registerBundlesCommand(program);
   return program;
 }
 

@@ -136,6 +136,13 @@ export class OrchestratorClient {
     return Number(res.headers.get("content-length") ?? 0);
   }
 
+  /** Every bundle the environment has exported (`GET /v1/bundles`). */
+  async bundles(): Promise<BundleInfo[]> {
+    const { status, json } = await this.call<{ bundles?: BundleInfo[] }>("GET", "/v1/bundles");
+    if (status !== 200 || !Array.isArray(json.bundles)) this.fail("list the bundles", status, json);
+    return json.bundles;
+  }
+
   /** The environment's public key as a keyring line (`GET /v1/key`). */
   async publicKey(): Promise<{ key_id: string; keyring_line: string }> {
     const { status, json } = await this.call<{ key_id: string; keyring_line: string }>("GET", "/v1/key");

@@ -65,7 +65,7 @@ function programOutputs(stackFile: string): Promise<Record<string, unknown>> {
 
 export async function startClusterWorld(
   scenario: Omit<StandInScenario, "outputs" | "secretOutputs">,
-  opts: { readonly orchestrator?: boolean } = {},
+  opts: { readonly orchestrator?: boolean; readonly deployed?: string } = {},
 ): Promise<ClusterWorld> {
   const scratch = await tempDir("tiers-cluster-run-");
   const projectDir = join(scratch.path, "project");
@@ -136,6 +136,13 @@ export async function startClusterWorld(
   outputs.apiTokens = { [ENV_ID]: token };
   const pulumi = await startPulumiStandIn({
     ...scenario,
+    ...(opts.deployed
+      ? {
+          stacks: {
+            [opts.deployed]: { tags: {}, resourceCount: 42, lastUpdate: new Date().toISOString(), outputs },
+          },
+        }
+      : {}),
     outputs,
     secretOutputs: ["kubeconfigs", "apiTokens"],
   });
