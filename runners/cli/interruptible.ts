@@ -41,7 +41,7 @@ export async function runInterruptible(
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  const error = "error" in outcome ? outcome.error : undefined;
+  const error: unknown = "error" in outcome ? outcome.error : undefined;
   if (error instanceof TiersError && error.exitCode === ExitCode.TeardownFailed) throw error;
   // Interrupted, whatever the run was doing when the signal came: exit 130, with the details the
   // run gave (where the bundles wait when it stopped after the hand-off).
@@ -50,6 +50,6 @@ export async function runInterruptible(
       details: error instanceof TiersError && error.exitCode === ExitCode.Interrupted ? error.details : [],
     });
   }
-  if (error !== undefined) throw error;
-  return (outcome as { exitCode: number }).exitCode;
+  if ("error" in outcome) throw outcome.error as Error;
+  return outcome.exitCode;
 }

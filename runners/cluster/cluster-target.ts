@@ -1,3 +1,4 @@
+import type { S3Client } from "@aws-sdk/client-s3";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { API_BUNDLE_SOURCE, s3BundleSource } from "../cycle/bundle-source.js";
 import { OrchestratorClient } from "../cycle/orchestrator-client.js";
@@ -39,7 +40,7 @@ export interface ClusterTargetOptions {
    */
   readonly clientFor?: (environment: ClusterEnvironment, baseUrl: string) => OrchestratorClient;
   /** The S3 client for a region's bucket (tests: the loopback server). */
-  readonly s3For?: (region: string) => Promise<import("@aws-sdk/client-s3").S3Client>;
+  readonly s3For?: (region: string) => Promise<S3Client>;
 }
 
 function defaultClient(environment: ClusterEnvironment, baseUrl: string): OrchestratorClient {
@@ -51,7 +52,7 @@ function defaultClient(environment: ClusterEnvironment, baseUrl: string): Orches
   return new OrchestratorClient(`http://${baseUrl}`, environment.token);
 }
 
-async function defaultS3(region: string): Promise<import("@aws-sdk/client-s3").S3Client> {
+async function defaultS3(region: string): Promise<S3Client> {
   const { S3Client } = await import("@aws-sdk/client-s3");
   return new S3Client({ region });
 }
@@ -69,7 +70,7 @@ export class ClusterTarget implements RunTarget {
   readonly name: string;
   private stack: PulumiStack | undefined;
   private readonly forwards: Forward[] = [];
-  private readonly s3Clients = new Map<string, Promise<import("@aws-sdk/client-s3").S3Client>>();
+  private readonly s3Clients = new Map<string, Promise<S3Client>>();
 
   constructor(private readonly options: ClusterTargetOptions) {
     this.name = `stack ${options.stackName}${options.ephemeral ? " (ephemeral)" : ""}`;

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Document, parseDocument } from "yaml";
+import { parseDocument, type Document } from "yaml";
 import { ConfigError, describeValue, type ConfigIssue } from "../../tiers/config/issues.js";
 import { parseYamlText, type YamlSource } from "../../tiers/config/yaml-source.js";
 import { isTierName, OWNER_EXPECTED, ownerProblem } from "../../tiers/infra/identity.js";
@@ -126,10 +126,8 @@ export function resolveRunOptions(
   if (issues.length > 0 || !parsed?.source) throw new ConfigError(issues, "invalid tiers run options");
 
   const template = parsed.source;
-  const configMap = ((template.data as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<
-    string,
-    unknown
-  >;
+  const configMap: Record<string, unknown> =
+    (template.data as { config?: Record<string, unknown> } | null)?.config ?? {};
   const tier = (flags.tier ?? configMap[key("tier")]) as TierName | undefined;
   const stackName =
     ephemeral && tier !== undefined && isTierName(tier) ? ephemeralStackName(tier, now) : stackArg;

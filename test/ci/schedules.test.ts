@@ -87,13 +87,22 @@ describe("docs/schedules.md", () => {
   const text = readFileSync(`${ROOT}docs/schedules.md`, "utf8");
   it("has the same two commands as CronJobs, as the workflows run them", () => {
     const yamlBlock = /```yaml\n([\s\S]+?)```/.exec(text)![1]!;
-    const jobs = parseAllDocuments(yamlBlock).map((d) => d.toJS() as Record<string, any>);
+    interface CronJob {
+      kind: string;
+      apiVersion: string;
+      spec: {
+        schedule: string;
+        concurrencyPolicy: string;
+        jobTemplate: { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+      };
+    }
+    const jobs = parseAllDocuments(yamlBlock).map((d) => d.toJS() as CronJob);
     expect(jobs.map((j) => [j.kind, j.apiVersion, j.spec.schedule, j.spec.concurrencyPolicy])).toStrictEqual([
       ["CronJob", "batch/v1", "0 2 * * *", "Forbid"],
       ["CronJob", "batch/v1", "17 * * * *", "Forbid"],
     ]);
     const commands = jobs.map((j) =>
-      tiersLines(j.spec.jobTemplate.spec.template.spec.containers[0].args[0] as string),
+      tiersLines(j.spec.jobTemplate.spec.template.spec.containers[0]!.args[0]!),
     );
     expect(
       commands

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, setTimeout */
 /**
  * **Stand-in** for the Pulumi CLI (the README names it as one), for `@pulumi/pulumi/automation` to
  * drive in tests: no real `pulumi` exists on these machines. It records every invocation (argv, cwd,
@@ -14,7 +15,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify, parseDocument } from "yaml";
+import { parse, parseDocument } from "yaml";
 
 const dir = process.env.TIERS_PULUMI_STAND_IN;
 if (!dir) {
