@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
+import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../tiers/schema/names.js";
 import { formatKeyringLine } from "../bundle/keyring.js";
 import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
 import type { ApiService } from "./api/server.js";
@@ -28,9 +29,6 @@ function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void
         : undefined;
   if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
 }
-
-/** A cycle id a caller may choose (the local runner gives all environments of a run the same one). */
-const CYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 interface Running {
   readonly cycleId: string;
@@ -173,7 +171,7 @@ export class Environment implements ApiService {
           path: "cycle_id",
           message: "not a valid cycle id",
           got: JSON.stringify(b.cycle_id),
-          expected: "letters, digits, . _ - (up to 80), starting with a letter or digit",
+          expected: CYCLE_ID_EXPECTED,
         },
       ]);
     }

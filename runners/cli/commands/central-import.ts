@@ -42,7 +42,7 @@ function describeInboxEvent(e: InboxEvent): string {
     case "imported":
       return `${describeOutcome(e.outcome)} → ${e.movedTo}`;
     case "rejected":
-      return `refused   ${e.file}  (${e.error.reason}) ${e.error.detail} → ${e.movedTo}`;
+      return `refused   ${e.file}  (${e.reason}) ${e.detail} → ${e.movedTo}`;
     case "deferred":
       return `deferred  ${e.file}  ${e.error instanceof Error ? e.error.message : String(e.error)} (kept in the inbox, retried)`;
   }

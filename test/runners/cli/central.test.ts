@@ -38,7 +38,12 @@ beforeAll(async () => {
     await generateAndWrite({ tier: "base", cycleId: "c-cli-bad" }, keys.key, join(dir.path, "base"))
   ).path;
   bad = await corrupt.build(
-    { path: base, key: keys.key, strangerKey: await generateSigningKey(join(dir.path, "stranger.pem")) },
+    {
+      path: base,
+      stored: base,
+      key: keys.key,
+      strangerKey: await generateSigningKey(join(dir.path, "stranger.pem")),
+    },
     join(dir.path, "in"),
   );
 });

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -38,6 +39,11 @@ export interface CentralDb {
   readonly kind: DbKind;
   /** File path or connection URL with the password hidden, for messages. */
   readonly location: string;
+  /**
+   * Where an import extracts a bundle while it checks and loads it: beside a SQLite file (same
+   * disk, same owner), the OS temp directory for PostgreSQL. Stale extractions there are swept.
+   */
+  readonly stagingDir: string;
   readonly db: Kysely<CentralDatabase>;
   /** One write transaction (SQLite: BEGIN IMMEDIATE) with a sample loader on its connection. */
   transaction<T>(body: (trx: Transaction<CentralDatabase>, samples: SampleLoader) => Promise<T>): Promise<T>;
@@ -113,6 +119,7 @@ function openSqlite(path: string, options: OpenOptions): CentralDb {
     return {
       kind: "sqlite",
       location: file,
+      stagingDir: dirname(resolve(file)),
       db,
       transaction: (body) => db.transaction().execute((trx) => body(trx, sqliteSampleLoader(trx, handle))),
       close: () => db.destroy(),
@@ -159,6 +166,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<CentralD
   return {
     kind: "postgres",
     location,
+    stagingDir: tmpdir(),
     db,
     transaction: (body) => db.transaction().execute((trx) => body(trx, postgresSampleLoader(client))),
     close: () => db.destroy(),
