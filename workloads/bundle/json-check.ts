@@ -31,6 +31,24 @@ export function stringProblem(s: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A copy of a value whose strings (and keys) a bundle can carry: U+0000 and unpaired surrogates
+ * become U+FFFD. For what an environment records from tools' output, before it is signed; the
+ * tool's untouched bytes stay in `raw/`.
+ */
+export function storable<T>(value: T): T {
+  const text = (s: string): string =>
+    (s.replace(/\u0000/g, "\ufffd") as string & { toWellFormed(): string }).toWellFormed();
+  const fix = (v: unknown): unknown => {
+    if (typeof v === "string") return text(v);
+    if (Array.isArray(v)) return v.map(fix);
+    if (v !== null && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), fix(x)]));
+    return v;
+  };
+  return fix(value) as T;
+}
+
 /** The first problem of a decoded JSON value, as `path: problem`, or undefined. */
 export function jsonValueProblem(
   value: unknown,

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
+import { safeJson } from "../../../tiers/safe-text.js";
+import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../../tiers/schema/names.js";
 import { loadOrchestratorConfig, type ResolvedConfig } from "../config.js";
 import { acceptPlan } from "../plan-input.js";
 
@@ -27,6 +29,20 @@ export function configFrom(flags: ConfigFlags, requireToken = false): ResolvedCo
   );
 }
 
+/** A `--cycle-id` flag: the grammar the API enforces for a trigger's `cycle_id`. */
+export function cycleIdFlag(id: string | undefined): string | undefined {
+  if (id === undefined || CYCLE_ID.test(id)) return id;
+  throw new ConfigError([
+    {
+      file: "command line",
+      path: "--cycle-id",
+      message: "not a valid cycle id",
+      got: JSON.stringify(id),
+      expected: CYCLE_ID_EXPECTED,
+    },
+  ]);
+}
+
 /** Reads and checks a plan file for this environment. */
 export async function readPlan(file: string, environmentId: string): Promise<ReturnType<typeof acceptPlan>> {
   let data: unknown;
@@ -40,7 +56,7 @@ export async function readPlan(file: string, environmentId: string): Promise<Ret
   return acceptPlan(data, environmentId, file);
 }
 
-/** One JSON object per line on stdout: what the runner and workflow steps read. */
+/** One JSON object per line on stdout: what the runner and workflow steps read (no raw control or bidi characters). */
 export function emitJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${safeJson(value)}\n`);
 }

@@ -9,7 +9,7 @@ import { calibrate } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
 import { findStepTest, finishStep, gateStep } from "../controller/steps.js";
 import { Environment } from "../environment.js";
-import { configFrom, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
+import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
 
 type Run = (body: () => Promise<number | void>) => Promise<void>;
 
@@ -22,12 +22,13 @@ export function registerStepCommands(program: Command, run: Run): void {
     .option("--cycle-id <id>", "the cycle's id (default: a new one)")
     .action((planFile: string, flags: ConfigFlags & { cycleId?: string }) =>
       run(async () => {
+        const chosen = cycleIdFlag(flags.cycleId);
         const config = configFrom(flags);
         const { plan, environment } = await readPlan(planFile, config.environment);
         const env = await Environment.open(config);
         try {
           const cycleId =
-            flags.cycleId ??
+            chosen ??
             `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
           if (!env.store.getCycle(cycleId))
             env.store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
