@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { statSync } from "node:fs";
 import { basename } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
@@ -14,7 +14,7 @@ import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
-import { acceptPlan } from "./plan-input.js";
+import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
 
 /** Refuses a resume the controller would refuse, before anything starts (HTTP 400 / exit 3). */
@@ -55,26 +55,15 @@ export class Environment implements ApiService {
 
   /** Opens the environment's directory and store, its key (made on first use), and starts its runtime. */
   static async open(config: ResolvedConfig): Promise<Environment> {
-    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+    // The plan is read and checked before anything is created on disk.
     let defaultPlan: CyclePlan | undefined;
     let cpuMillis = 1000;
     if (config.plan_file !== undefined) {
-      let data: unknown;
-      try {
-        data = JSON.parse(await readFile(config.plan_file, "utf8"));
-      } catch (error) {
-        throw new ConfigError([
-          {
-            file: config.plan_file,
-            path: "(file)",
-            message: `cannot read the plan: ${(error as Error).message}`,
-          },
-        ]);
-      }
-      const accepted = acceptPlan(data, config.environment, config.plan_file);
+      const accepted = acceptPlan(readPlanJson(config.plan_file), config.environment, config.plan_file);
       defaultPlan = accepted.plan;
       cpuMillis = accepted.environment.resources.cpu_millis;
     }
+    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
     const store = EnvStore.open(config.paths.db);
     try {
       const key = await loadOrCreateSigningKey(config.signing_key_file);

@@ -101,7 +101,7 @@ describe("tiers central import", () => {
     [
       ["central", "import", "nowhere.tar.gz", "--keyring", "none"],
       3,
-      "error: keyring none cannot be read (ENOENT)",
+      "error: keyring none cannot be read (file not found)",
     ],
     [["central", "report", "--db", "missing.db"], 3, `error: no results database at ${"missing.db"}`],
     [

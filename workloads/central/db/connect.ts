@@ -27,6 +27,8 @@ export { DEFAULT_DB_PATH, resolveDbLocation } from "./location.js";
 
 /** How long a write waits for another writer before giving up (`TIERS_DB_BUSY_TIMEOUT_MS`). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+/** A day: beyond it a lock is not busy but stuck (and SQLite's and PostgreSQL's timeouts are 32-bit). */
+export const MAX_BUSY_TIMEOUT_MS = 86_400_000;
 
 export interface OpenOptions {
   /** Create a missing SQLite file (import does; report and compare do not). */
@@ -54,10 +56,10 @@ export function busyTimeoutFrom(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.TIERS_DB_BUSY_TIMEOUT_MS;
   if (raw === undefined) return DEFAULT_BUSY_TIMEOUT_MS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
+  if (!/^\s*\d+\s*$/.test(raw) || n > MAX_BUSY_TIMEOUT_MS)
     throw new TiersError(
       ExitCode.InvalidConfig,
-      `environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got ${JSON.stringify(raw)}, expected an integer ≥ 0)`,
+      `environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got ${JSON.stringify(raw)}, expected an integer from 0 to ${MAX_BUSY_TIMEOUT_MS})`,
     );
   return n;
 }

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { ExitCode } from "../../../tiers/errors.js";
 import { Result } from "../../shared/result.js";
@@ -9,6 +8,7 @@ import { calibrate } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
 import { findStepTest, finishStep, gateStep } from "../controller/steps.js";
 import { Environment } from "../environment.js";
+import { readJsonFile } from "../plan-input.js";
 import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
 
 type Run = (body: () => Promise<number | void>) => Promise<void>;
@@ -109,7 +109,7 @@ export function registerStepCommands(program: Command, run: Run): void {
     .action((file: string, flags: ConfigFlags) =>
       run(async () => {
         const config = configFrom(flags);
-        const parsed = Result.safeParse(JSON.parse(await readFile(file, "utf8")));
+        const parsed = Result.safeParse(readJsonFile(file, "a Result (JSON)"));
         if (!parsed.success) {
           throw new ConfigError(
             parsed.error.issues.map((i) => ({
