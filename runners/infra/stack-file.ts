@@ -16,7 +16,12 @@ export function readStackFileConfig(
 ): { config: Record<string, unknown> } | { issues: ConfigIssue[] } {
   const display = displayPath(file);
   const read = readTextFile(file, { maxBytes: MAX_CONFIG_BYTES, display });
-  if (read.text === undefined) return { issues: read.issues };
+  if (read.text === undefined)
+    return {
+      issues: read.issues.map((i) =>
+        i.message === "file not found" ? { ...i, message: "stack file not found" } : i,
+      ),
+    };
   const { source, issues } = parseYamlText(read.text, display);
   if (!source) return { issues };
   const problems: ConfigIssue[] = [];

@@ -23,7 +23,9 @@ export interface ReadFileOptions {
   readonly display?: string;
 }
 
-export type ReadText = { readonly text: string; readonly issues: [] } | { readonly text?: undefined; readonly issues: ConfigIssue[] };
+export type ReadText =
+  | { readonly text: string; readonly issues: [] }
+  | { readonly text?: undefined; readonly issues: ConfigIssue[] };
 
 export function describeKind(info: Stats): string {
   if (info.isDirectory()) return "a directory";
@@ -101,7 +103,10 @@ export function readTextFile(file: string, options: ReadFileOptions): ReadText {
     if (!info.isFile())
       return issue(`is ${describeKind(info)}, not a regular file`, { expected: "a regular file" });
     const tooLarge = (size: string) =>
-      issue("file is too large for this kind of file", { got: size, expected: `at most ${options.maxBytes} bytes` });
+      issue("file is too large for this kind of file", {
+        got: size,
+        expected: `at most ${options.maxBytes} bytes`,
+      });
     if (info.size > options.maxBytes) return tooLarge(`${info.size} bytes`);
     // Read to the end, but never past the bound: a file that grew since fstat is still refused.
     const chunks: Buffer[] = [];
@@ -124,7 +129,7 @@ export function readTextFile(file: string, options: ReadFileOptions): ReadText {
             file: display,
             ...at,
             path: "(file)",
-            message: `not UTF-8: byte ${bad} is 0x${bytes[bad]!.toString(16).padStart(2, "0")}`,
+            message: `not UTF-8: the byte at offset ${bad} is 0x${bytes[bad]!.toString(16).padStart(2, "0")}`,
             expected: "a UTF-8 text file",
           },
         ],

@@ -38,7 +38,7 @@ export function stringProblem(s: string): string | undefined {
  */
 export function storable<T>(value: T): T {
   const text = (s: string): string =>
-    (s.replace(/\u0000/g, "\ufffd") as string & { toWellFormed(): string }).toWellFormed();
+    (s.replaceAll("\u0000", "\ufffd") as string & { toWellFormed(): string }).toWellFormed();
   const fix = (v: unknown): unknown => {
     if (typeof v === "string") return text(v);
     if (Array.isArray(v)) return v.map(fix);

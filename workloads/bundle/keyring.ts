@@ -112,6 +112,6 @@ export function loadKeyring(path: string): Promise<Keyring> {
   try {
     return Promise.resolve(parseKeyring(read.text, path));
   } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { statSync } from "node:fs";
-import { basename } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, resolve } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
 import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../tiers/schema/names.js";
@@ -215,8 +216,9 @@ export class Environment implements ApiService {
     };
   }
 
+  /** The API's export: the bundle's file name, not where it lies on this server. */
   async exportBundle(cycleId: string): Promise<ExportedBundle> {
-    return exportBundle({
+    const b = await exportBundle({
       store: this.store,
       cycleId,
       key: this.key,
@@ -228,6 +230,23 @@ export class Environment implements ApiService {
         iperf3_server: this.config.iperf3_server ?? null,
       },
     });
+    return { ...b, file: basename(b.file) };
+  }
+
+  /** This environment's own absolute paths, which the API replaces in every answer. */
+  serverPaths(): { path: string; as: string }[] {
+    const c = this.config;
+    return [
+      { path: c.data_dir, as: "<data-dir>" },
+      { path: dirname(c.signing_key_file), as: "<key-dir>" },
+      ...(c.plan_file !== undefined ? [{ path: dirname(resolve(c.plan_file)), as: "<plan-dir>" }] : []),
+      ...(c.api_token_file !== undefined
+        ? [{ path: dirname(resolve(c.api_token_file)), as: "<token-dir>" }]
+        : []),
+      { path: tmpdir(), as: "<tmp>" },
+      { path: homedir(), as: "<home>" },
+      { path: process.cwd(), as: "<cwd>" },
+    ].filter((p) => p.path.length > 1);
   }
 
   bundles(): readonly unknown[] {

@@ -4,7 +4,7 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadKeyring } from "../../../workloads/bundle/keyring.js";
 import { STAGING_PREFIX } from "../../../workloads/bundle/staging.js";
-import { openCentralDb, type CentralDb } from "../../../workloads/central/db/connect.js";
+import { openCentralDb } from "../../../workloads/central/db/connect.js";
 import { migrateToLatest } from "../../../workloads/central/db/migrate.js";
 import { importBundle } from "../../../workloads/central/import/import-bundle.js";
 import { generateAndWrite, makeKeys, type TestEnvironmentKeys } from "../../support/bundles.js";

@@ -48,7 +48,7 @@ export function registerServe(
                   : flags.regionLatencyMs,
           });
           const env = await Environment.open(config);
-          const server = createApiServer(env, { token: config.api_token });
+          const server = createApiServer(env, { token: config.api_token, redact: env.serverPaths() });
           const i = config.listen.lastIndexOf(":");
           const host = config.listen.slice(0, i);
           let port: number;
