@@ -24,8 +24,8 @@ import { tempDir } from "../../../support/temp.js";
 const XSD = join(import.meta.dirname, "..", "..", "..", "..", "workloads", "central", "reports", "junit.xsd");
 /** Everything a tool could print that a document or a terminal would act on. */
 const EVIL = "a|b\nc\r`x`*_[l](u)<script>&amp;\u001b[31m\u0007\u0085\u009b\u202e\u2066\u2028\ufffe\uffff";
-// eslint-disable-next-line no-control-regex -- what must never appear raw
 const RAW_CONTROL =
+  // eslint-disable-next-line no-control-regex -- what must never appear raw
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufffe\uffff]/;
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
