@@ -11,8 +11,9 @@ export const BUNDLE_REFUSALS = {
   unreadable: "the file cannot be opened (permissions, a dangling link)",
   archive_too_large: "the compressed archive is larger than the size limit",
   size_limit_exceeded: "the archive inflates beyond the uncompressed size limit (gzip bomb)",
-  entry_too_large: "one entry is larger than the per-entry size limit",
-  too_many_entries: "the archive holds more entries than the limit",
+  entry_too_large:
+    "one entry is larger than the per-entry size limit, or cycle.json, results.ndjson or events.ndjson larger than theirs",
+  too_many_entries: "the archive holds, or the manifest lists, more entries than the limit",
   corrupt_gzip: "the gzip stream is damaged (bad header, bad data or CRC mismatch)",
   truncated: "the archive ends early",
   corrupt_tar: "a tar header is damaged or not POSIX ustar, or data follows the end-of-archive marker",
@@ -26,9 +27,10 @@ export const BUNDLE_REFUSALS = {
   duplicate_entry: "two entries have the same path",
   missing_manifest: "manifest.json is absent, or not the archive's first entry",
   missing_signature: "manifest.sig is absent, or not the archive's second entry",
-  malformed_manifest: "manifest.json is not valid JSON or does not match the Bundle v1 schema",
+  malformed_manifest:
+    "manifest.json is larger than its bound, not JSON, repeats a key, holds NUL or an unpaired surrogate, lists a file twice, or does not match the Bundle v1 schema",
   unsupported_schema: "the bundle schema version is not one this importer reads",
-  unknown_key: "the manifest is signed with a key that is not in the keyring",
+  unknown_key: "the archive is sealed, or the manifest signed, by a key that is not in the keyring",
   untrusted_environment: "the key is in the keyring but not trusted for the bundle's environment",
   bad_signature: "manifest.sig is not a valid ed25519 signature of manifest.json by the key",
   unlisted_file: "the archive holds a file the manifest does not list",
@@ -41,7 +43,8 @@ export const BUNDLE_REFUSALS = {
     "name the database keys on, ends before it starts, holds NUL or an unpaired surrogate, an id outside its grammar, an " +
     "integer beyond 32 bits; or a file listed outside the Bundle v1 layout",
   count_mismatch: "the number of results, samples or events differs from the manifest's counts",
-  cycle_mismatch: "a file names another cycle, tier or plan than the manifest",
+  cycle_mismatch:
+    "a file names another cycle, tier or plan than the manifest, or the database holds the cycle with another tier, suite or plan",
   environment_mismatch: "a file names another environment or region than the manifest",
   dangling_reference: "a result points to a raw file that is not in the bundle",
   bad_seal:
