@@ -14,6 +14,7 @@ import {
   type SutSpec,
 } from "../environment/workloads.js";
 import { RegionNetwork, type RegionNetworkArgs } from "../network/region-network.js";
+import { RegionPlatform } from "../platform/region-platform.js";
 import { awsTags, type Lifecycle } from "../shared/labels.js";
 import { BundleStore, type BundleStoreArgs } from "../storage/bundle-store.js";
 
@@ -214,6 +215,21 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
     } else {
       cluster = new RegionCluster(loc, { ...cfg, mode: "kubeconfig" }, undefined, { parent });
     }
+    const platform = new RegionPlatform(
+      loc,
+      {
+        stack: args.stack,
+        tier: args.tier,
+        region: loc,
+        roles: region.roles,
+        mode: cfg.mode,
+        environments: region.environments.map((e) => ({ id: e.id, namespace: e.namespace, role: e.role })),
+        dependsOn: cluster.ready,
+        ...lifecycle(args),
+      },
+      { kubernetes: cluster.k8sProvider, ...(awsProvider ? { aws: awsProvider } : {}) },
+      { parent },
+    );
     kubeconfigs[loc] = cluster.kubeconfig;
     regions[loc] = {
       roles: region.roles,
@@ -253,7 +269,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
                 },
               }
             : {}),
-          dependsOn: cluster.ready,
+          dependsOn: [...cluster.ready, ...platform.ready],
         },
         { kubernetes: cluster.k8sProvider, random: randomProvider, tls: tlsProvider },
         { parent },

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
-import type { CycleStatus, OrchestratorClient } from "../local/orchestrator-client.js";
+import type { CycleStatus, OrchestratorClient } from "./orchestrator-client.js";
 import type { EnvironmentView } from "./progress-display.js";
 
 /**

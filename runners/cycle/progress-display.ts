@@ -1,5 +1,5 @@
 import { formatSi } from "../../tiers/units.js";
-import type { CycleStatus } from "../local/orchestrator-client.js";
+import type { CycleStatus } from "./orchestrator-client.js";
 
 /** What the display knows of one environment. */
 export interface EnvironmentView {

@@ -7,7 +7,7 @@ import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { ORCHESTRATOR_ENV_VARIABLES } from "../../workloads/orchestrator/config.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
 import type { EnvironmentHandle } from "../cycle/drive.js";
-import { OrchestratorClient } from "./orchestrator-client.js";
+import { OrchestratorClient } from "../cycle/orchestrator-client.js";
 import {
   startOrchestratorProcess,
   type OrchestratorProcess,

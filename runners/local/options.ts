@@ -4,13 +4,13 @@ import { planFromSources } from "../../tiers/plan/compile.js";
 import type { RawOptions } from "../../tiers/plan/options.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 import { resolveDbLocation } from "../../workloads/central/db/location.js";
+import { FAIL_ON, type FailOn } from "../cycle/summary.js";
 
 /** How much phase time a default local run aims at: the whole run then takes 60–120 s. */
 export const LOCAL_PHASE_TIME_MS = 72_000;
 /** The local target's defaults under the suite file, the environment and the command line. */
 export const LOCAL_DEFAULTS = { tier: "stress", environments: 2, load_mode: "relative" } as const;
-export const FAIL_ON = ["gate", "contract", "never"] as const;
-export type FailOn = (typeof FAIL_ON)[number];
+export { FAIL_ON, type FailOn };
 export const DEFAULT_OUT_DIR = "out/local";
 
 /** `tiers local`'s own flags, as commander gives them (the plan's flags are in `RawOptions`). */

@@ -9,15 +9,10 @@ import type { ToolName } from "../../tiers/schema/names.js";
 import { findExecutable } from "../../workloads/orchestrator/adapters/locate.js";
 import { createAdapter } from "../../workloads/orchestrator/adapters/registry.js";
 import { findLibfaketime } from "../../workloads/orchestrator/faults/clock-skew.js";
+import type { SkippedPart } from "../cycle/run-cycle.js";
 import type { LocalOptions } from "./options.js";
 
-/** A part of the plan that will run as `skipped` on this machine, and why. */
-export interface SkippedPart {
-  readonly what: string;
-  readonly reason: string;
-  /** The tests (or fault scenarios) it affects. */
-  readonly affects: readonly string[];
-}
+export type { SkippedPart } from "../cycle/run-cycle.js";
 
 /** Whether `port` on 127.0.0.1 can be bound now. */
 export function portIsFree(port: number): Promise<boolean> {

@@ -187,7 +187,7 @@ describe("tiers local: a whole tier on this machine", () => {
     ] as const) {
       expect(output).toMatch(
         new RegExp(
-          `^skipped on this machine: ${tool}: tool not installed: ${tool} not found on PATH \\(Debian package ${tool}\\); affects ${tests.replace("/", "\\/")}$`,
+          `^skipped on this target: ${tool}: tool not installed: ${tool} not found on PATH \\(Debian package ${tool}\\); affects ${tests.replace("/", "\\/")}$`,
           "m",
         ),
       );

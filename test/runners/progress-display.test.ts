@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CycleStatus } from "../../runners/local/orchestrator-client.js";
+import type { CycleStatus } from "../../runners/cycle/orchestrator-client.js";
 import {
   describeEnvironment,
   ProgressDisplay,

@@ -5,32 +5,11 @@ import { escapeControls } from "../../../tiers/safe-text.js";
 import { formatDuration } from "../../../tiers/units.js";
 import { BundleError } from "../../../workloads/bundle/errors.js";
 import { loadKeyring } from "../../../workloads/bundle/keyring.js";
-import {
-  busyTimeoutFrom,
-  openCentralDb,
-  resolveDbLocation,
-  type CentralDb,
-} from "../../../workloads/central/db/connect.js";
-import { migrateToLatest, requireLatestSchema } from "../../../workloads/central/db/migrate.js";
+import { openResultsDb } from "../../../workloads/central/db/open.js";
 import { importBundle, type ImportOutcome } from "../../../workloads/central/import/import-bundle.js";
 import { expandBundlePaths, watchInbox, type InboxEvent } from "../../../workloads/central/import/inbox.js";
-import { DEFAULT_KEYRING_PATH, type ImportFlags } from "./central.js";
-
-/** Opens the results database a command names; `write` creates and migrates it. */
-export async function openForCommand(flag: string | undefined, write: boolean): Promise<CentralDb> {
-  const cdb = await openCentralDb(resolveDbLocation(flag), {
-    create: write,
-    busyTimeoutMs: busyTimeoutFrom(),
-  });
-  try {
-    if (write) await migrateToLatest(cdb);
-    else await requireLatestSchema(cdb);
-    return cdb;
-  } catch (error) {
-    await cdb.close();
-    throw error;
-  }
-}
+import { resolveKeyringLocation } from "../../../workloads/central/db/location.js";
+import type { ImportFlags } from "./central.js";
 
 function describeOutcome(o: ImportOutcome): string {
   const what = `bundle ${o.bundleId.slice(0, 8)} cycle ${o.cycleId} ${o.environment}`;
@@ -71,7 +50,7 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
   if (paths.length === 0 && flags.watch === undefined)
     throw new TiersError(ExitCode.Usage, "give bundle files or directories to import, or --watch DIR");
   const pollMs = pollMsFrom(flags.pollMs);
-  const keyring = await loadKeyring(flags.keyring ?? process.env.TIERS_KEYRING ?? DEFAULT_KEYRING_PATH);
+  const keyring = await loadKeyring(resolveKeyringLocation(flags.keyring));
   let files: string[];
   try {
     files = await expandBundlePaths(paths);
@@ -90,7 +69,7 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
   const say = (line: string) => process.stdout.write(`${escapeControls(line, { lines: false })}\n`);
   let refused = 0;
   try {
-    const cdb = await openForCommand(flags.db, true);
+    const cdb = await openResultsDb(flags.db, true);
     try {
       for (const file of files) {
         if (controller.signal.aborted) break;

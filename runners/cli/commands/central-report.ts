@@ -11,7 +11,7 @@ import { REPORT_FORMATS, type ReportFormat } from "../../../workloads/central/re
 import { renderReport } from "../../../workloads/central/reports/render.js";
 import { renderTable } from "../../format/table.js";
 import type { CompareFlags, ReportFlags } from "./central.js";
-import { openForCommand } from "./central-import.js";
+import { openResultsDb } from "../../../workloads/central/db/open.js";
 
 function formatOf(flag: string | undefined): ReportFormat {
   const format = flag ?? "html";
@@ -22,7 +22,7 @@ function formatOf(flag: string | undefined): ReportFormat {
 
 export async function runReport(cycle: string | undefined, flags: ReportFlags): Promise<void> {
   const format = formatOf(flags.format);
-  const cdb = await openForCommand(flags.db, false);
+  const cdb = await openResultsDb(flags.db, false);
   let text: string;
   try {
     const report = await buildCycleReport(cdb.db, {
@@ -42,7 +42,7 @@ export async function runReport(cycle: string | undefined, flags: ReportFlags): 
 }
 
 export async function runCompare(a: string, b: string, flags: CompareFlags): Promise<void> {
-  const cdb = await openForCommand(flags.db, false);
+  const cdb = await openResultsDb(flags.db, false);
   try {
     const baseline = await loadCycle(cdb.db, a);
     const candidate = await loadCycle(cdb.db, b);

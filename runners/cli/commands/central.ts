@@ -7,9 +7,6 @@ import { runCommand } from "../run-command.js";
  * imports its module when it runs, so other commands do not load the database drivers and vega.
  */
 
-/** Where the keyring is when neither `--keyring` nor `TIERS_KEYRING` says. */
-export const DEFAULT_KEYRING_PATH = ".tiers/central/keyring";
-
 const DB_HELP =
   "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)";
 

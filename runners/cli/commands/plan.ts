@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { loadCatalog } from "../../../tiers/catalog.js";
 import { planFromSources } from "../../../tiers/plan/compile.js";
 import type { RawOptions } from "../../../tiers/plan/options.js";
-import type { CyclePlan, GateRule, LoadProfile, PlanPhase } from "../../../tiers/plan/schema.js";
-import { formatDuration, formatSi } from "../../../tiers/units.js";
+import type { CyclePlan } from "../../../tiers/plan/schema.js";
+import { formatDuration } from "../../../tiers/units.js";
+import { describeBand, describeGate, describeLoad } from "../../format/plan-text.js";
 import { renderTable } from "../../format/table.js";
 import { runCommand } from "../run-command.js";
 
@@ -71,39 +72,6 @@ export function registerPlanCommand(program: Command): void {
         process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan)}\n`);
       }),
     );
-}
-
-export function describeLoad(load: LoadProfile): string {
-  switch (load.kind) {
-    case "none":
-      return "none";
-    case "constant":
-      return load.mode === "absolute"
-        ? `${formatSi(load.rps ?? 0)} rps`
-        : `${Math.round((load.fraction ?? 0) * 100)}% of sat.`;
-    case "variable": {
-      const values = load.steps.map((s) => (load.mode === "absolute" ? (s.rps ?? 0) : (s.fraction ?? 0)));
-      const lo = Math.min(...values);
-      const hi = Math.max(...values);
-      return load.mode === "absolute"
-        ? `${formatSi(lo)}-${formatSi(hi)} rps (${load.steps.length} steps)`
-        : `${Math.round(lo * 100)}-${Math.round(hi * 100)}% of sat. (${load.steps.length} steps)`;
-    }
-  }
-}
-
-function band(b: PlanPhase["cpu_band"]): string {
-  if (!b) return "-";
-  return b.min === 0 ? `<${b.max}%` : `${b.min}-${b.max}%`;
-}
-
-export function describeGate(rules: readonly GateRule[]): string {
-  const one = (r: GateRule): string => (r.check === "metric" ? `${r.metric}${r.op}${r.threshold}` : r.check);
-  const abort = rules.filter((r) => r.action === "abort").map(one);
-  const warn = rules.filter((r) => r.action === "warn").map(one);
-  return [abort.length ? `abort: ${abort.join(", ")}` : "", warn.length ? `warn: ${warn.join(", ")}` : ""]
-    .filter(Boolean)
-    .join("; ");
 }
 
 /** The human form of a plan: sizing, regions, environments, then phases × (load, bands, tests, gates). */
@@ -190,8 +158,8 @@ export function renderPlan(plan: CyclePlan): string {
         formatDuration(p.duration_ms),
         describeLoad(p.load),
         p.load.kind === "none" ? "-" : String(p.load.connections),
-        band(p.cpu_band),
-        band(p.memory_band),
+        describeBand(p.cpu_band),
+        describeBand(p.memory_band),
         p.tests.map((t) => t.name).join(", ") || "-",
         p.faults.map((f) => f.scenario).join(", ") || "-",
         describeGate(p.gate),

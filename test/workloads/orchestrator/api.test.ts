@@ -4,7 +4,7 @@ import { hashPlan } from "../../../tiers/plan/hash.js";
 import { formatKeyringLine, parseKeyring } from "../../../workloads/bundle/keyring.js";
 import { loadSigningKey } from "../../../workloads/bundle/keys.js";
 import { verifyBundle } from "../../../workloads/bundle/reader.js";
-import { OrchestratorClient } from "../../../runners/local/orchestrator-client.js";
+import { OrchestratorClient } from "../../../runners/cycle/orchestrator-client.js";
 import { serveEnvironment, testPlan, type ServedEnvironment } from "../../helpers/orchestrator.js";
 
 const plan = testPlan({ tier: "base", time_scale: "0.004", load_scale: "0.2" });

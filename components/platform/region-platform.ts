@@ -1,0 +1,74 @@
+import type * as aws from "@pulumi/aws";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { TierName } from "../../tiers/schema/names.js";
+import type { Lifecycle } from "../shared/labels.js";
+
+export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
+
+/** An environment of the region, as the platform pieces see it (they serve it, never enter it). */
+export interface PlatformEnvironment {
+  readonly id: string;
+  readonly namespace: string;
+  readonly role: string;
+}
+
+/**
+ * What every platform piece of a region may read. Each piece (monitoring, workflows, certificates,
+ * chaos, autoscaling) lives in its own file under `components/platform/` and adds its own args and
+ * outputs here; `createRegionPlatform` calls each in turn.
+ */
+export interface RegionPlatformArgs extends Lifecycle {
+  readonly stack: string;
+  readonly tier: TierName;
+  /** Region code (in kubeconfig mode only a label). */
+  readonly region: string;
+  readonly roles: readonly string[];
+  readonly mode: "eks" | "kubeconfig";
+  readonly environments: readonly PlatformEnvironment[];
+  /** What the region's objects wait for (the cluster, its node group and add-ons). */
+  readonly dependsOn: readonly pulumi.Resource[];
+}
+
+/** The Kubernetes provider of the region's cluster, and its AWS provider in eks mode. */
+export interface PlatformProviders {
+  readonly kubernetes: k8s.Provider;
+  readonly aws?: aws.Provider;
+}
+
+/** What the region's environments and the stack outputs take from the platform. */
+export interface RegionPlatformOutputs {
+  /** Resources an environment's objects must wait for (e.g. the release that installs a CRD they use). */
+  readonly ready: pulumi.Resource[];
+}
+
+/**
+ * The shared platform of one region's cluster: the namespaces and releases that serve the region's
+ * isolated environments from outside them (ARCHITECTURE: monitoring, workflows, certificates, chaos,
+ * autoscaling). TestTier makes one per region after the cluster and before the environments.
+ */
+export class RegionPlatform extends pulumi.ComponentResource implements RegionPlatformOutputs {
+  public readonly ready: pulumi.Resource[];
+
+  constructor(
+    name: string,
+    args: RegionPlatformArgs,
+    providers: PlatformProviders,
+    opts: pulumi.ComponentResourceOptions = {},
+  ) {
+    super(REGION_PLATFORM_TYPE, name, {}, opts);
+    const out = createRegionPlatform(name, args, providers, this);
+    this.ready = out.ready;
+    this.registerOutputs({});
+  }
+}
+
+export function createRegionPlatform(
+  _name: string,
+  _args: RegionPlatformArgs,
+  _providers: PlatformProviders,
+  _parent: pulumi.Resource,
+): RegionPlatformOutputs {
+  const ready: pulumi.Resource[] = [];
+  return { ready };
+}

@@ -1,0 +1,85 @@
+import { rm } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { ReachedEnvironment, RunTarget, TargetContext } from "../cycle/target.js";
+import { provisionLocalEnvironments, type LocalEnvironment } from "./environments.js";
+import type { SpawnedProcess } from "./orchestrator-process.js";
+import { portIsFree } from "./preflight.js";
+
+export interface ProcessTargetOptions {
+  /** Put each environment's region latency (topology) in its fault proxy. */
+  readonly regionLatency: boolean;
+  /** Keep the environment directories after the run. */
+  readonly keep: boolean;
+  /** Environment i listens on 127.0.0.1:portBase+i; unset: free ports. */
+  readonly portBase?: number;
+}
+
+/** Stops every process the run spawned (the whole group each), by force when `force` aborts. */
+async function stopAll(spawned: readonly SpawnedProcess[], force: AbortSignal): Promise<void> {
+  const killAll = () => spawned.forEach((p) => p.kill());
+  if (force.aborted) killAll();
+  force.addEventListener("abort", killAll, { once: true });
+  try {
+    await Promise.all(spawned.map((p) => p.stop(10_000)));
+  } finally {
+    force.removeEventListener("abort", killAll);
+  }
+}
+
+/**
+ * The local target with processes (the default of `tiers local`): each isolated environment is a
+ * directory under `<run>/environments/` and an orchestrator process group on its own loopback port
+ * (its SUT, proxy and tools in the group). Teardown stops every group, checks the ports are free
+ * and removes the directories unless kept.
+ */
+export class LocalProcessTarget implements RunTarget {
+  readonly name = "local processes";
+  private readonly spawned: SpawnedProcess[] = [];
+  private environments: LocalEnvironment[] = [];
+  private envRoot: string | undefined;
+
+  constructor(private readonly options: ProcessTargetOptions) {}
+
+  async provision(context: TargetContext): Promise<readonly ReachedEnvironment[]> {
+    const envRoot = join(context.runDir, "environments");
+    this.envRoot = envRoot;
+    const { regionLatency } = this.options;
+    const environments = await provisionLocalEnvironments({
+      plan: context.plan,
+      root: envRoot,
+      logDir: join(context.runDir, "logs"),
+      regionLatency,
+      ...(this.options.portBase !== undefined ? { portBase: this.options.portBase } : {}),
+      signal: context.signal,
+      onSpawn: (p) => this.spawned.push(p),
+    });
+    this.environments = environments;
+    return environments.map((e) => ({
+      ...e,
+      description:
+        `${e.id}: orchestrator pid ${e.process.pid} on ${e.process.url}, region ${e.region}` +
+        `${regionLatency ? ` (simulated latency ${e.regionLatencyMs} ms)` : ""}, directory ${relative(process.cwd(), e.dir)}`,
+    }));
+  }
+
+  async teardown(force: AbortSignal, say: (line: string) => void): Promise<void> {
+    const spawned = this.spawned;
+    if (spawned.length > 0) {
+      const ports = this.environments.map((e) => e.process.port);
+      say(
+        `tearing down: stopping ${spawned.length} orchestrator process group${spawned.length === 1 ? "" : "s"}`,
+      );
+      await stopAll(spawned, force);
+      const busy: number[] = [];
+      for (const port of ports) if (!(await portIsFree(port))) busy.push(port);
+      say(
+        busy.length === 0
+          ? `stopped: every process of the run has exited, ${ports.length} port${ports.length === 1 ? "" : "s"} free`
+          : `warning: ports still in use after teardown: ${busy.join(", ")}`,
+      );
+    }
+    if (this.envRoot === undefined) return;
+    if (!this.options.keep) await rm(this.envRoot, { recursive: true, force: true });
+    else say(`kept the environment directories in ${relative(process.cwd(), this.envRoot)}`);
+  }
+}
