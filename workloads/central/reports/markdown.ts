@@ -38,7 +38,10 @@ export function renderMarkdown(report: CycleReport): string {
   const { cycle, summary, comparison } = report;
   const icon = cycle.verdict === "passed" ? "✅" : "❌";
   const envs = report.environments
-    .map((e) => `${escapeMd(e.environment_id)} ${escapeMd(e.region)}${e.region_role === "primary" ? " (primary)" : ""}`)
+    .map(
+      (e) =>
+        `${escapeMd(e.environment_id)} ${escapeMd(e.region)}${e.region_role === "primary" ? " (primary)" : ""}`,
+    )
     .join(", ");
   const out: string[] = [];
   out.push(
@@ -104,7 +107,10 @@ export function renderMarkdown(report: CycleReport): string {
       ),
     ...report.contracts
       .filter((c) => c.status !== "passed" && c.status !== "skipped")
-      .map((c) => `- ${escapeMd(c.test_id)} in ${escapeMd(c.environment_id)}: ${escapeMd(c.status)}${c.reason ? ` — ${escapeMd(c.reason)}` : ""}`),
+      .map(
+        (c) =>
+          `- ${escapeMd(c.test_id)} in ${escapeMd(c.environment_id)}: ${escapeMd(c.status)}${c.reason ? ` — ${escapeMd(c.reason)}` : ""}`,
+      ),
   ];
   if (failures.length > 0) {
     out.push("", `**Failures** (${failures.length})`, "");
