@@ -46,15 +46,24 @@ export async function unpack(path: string): Promise<Entry[]> {
   return entries;
 }
 
-/** Packs entries as the writer does; sealed with `key` (an attacker who holds the key), or plain gzip. */
-export async function pack(
+/** Packs entries into `dir/name` as the writer does (see `packTo`). */
+export function pack(
   dir: string,
   name: string,
   entries: readonly Entry[],
   key?: SigningKey,
   level = 6,
 ): Promise<string> {
-  const out = join(dir, name);
+  return packTo(join(dir, name), entries, key, level);
+}
+
+/** Packs entries at `out` as the writer does; sealed with `key` (an attacker who holds the key), or plain gzip. */
+export async function packTo(
+  out: string,
+  entries: readonly Entry[],
+  key?: SigningKey,
+  level = 6,
+): Promise<string> {
   const archive: ArchiveEntry[] = entries.map((e) => ({
     header: {
       path: e.path,

@@ -15,7 +15,7 @@ import { signBytes, type SigningKey } from "../../workloads/bundle/keys.js";
 import type { BundleLimits } from "../../workloads/bundle/limits.js";
 import type { BundleManifest } from "../../workloads/shared/bundle-manifest.js";
 import { paddingFor } from "../../workloads/bundle/tar.js";
-import { find, pack, sealedGzip, tarOf, unpack, type Entry } from "./bundle-content.js";
+import { find, pack, packTo, sealedGzip, tarOf, unpack, type Entry } from "./bundle-content.js";
 import { CONTENT_CASES } from "./hostile-content.js";
 
 export interface BaseBundle {
@@ -55,62 +55,64 @@ function setManifest(entries: Entry[], manifest: unknown, key: SigningKey | unde
   if (key) find(entries, "manifest.sig").data = signBytes(key, bytes);
 }
 
+/** A case whose file `write` makes at the path it is given (named after the reason and the case). */
+export function hostileCase(
+  name: string,
+  reason: BundleRefusal,
+  write: (base: BaseBundle, out: string) => Promise<unknown>,
+  extra: Partial<HostileCase> = {},
+): HostileCase {
+  return {
+    name,
+    reason,
+    ...extra,
+    build: async (base, dir) => {
+      const out = join(dir, fileName(reason, name));
+      await write(base, out);
+      return out;
+    },
+  };
+}
+
 /** Builds a case from a function of the unpacked base entries, packed and sealed by the base key. */
-function mutate(
+const mutate = (
   name: string,
   reason: BundleRefusal,
   change: (entries: Entry[], base: BaseBundle) => void,
   extra: Partial<HostileCase> = {},
-): HostileCase {
-  return {
+) =>
+  hostileCase(
     name,
     reason,
-    ...extra,
-    build: async (base, dir) => {
+    async (base, out) => {
       const entries = await unpack(base.path);
       change(entries, base);
-      return pack(dir, fileName(reason, name), entries, base.key);
+      await packTo(out, entries, base.key);
     },
-  };
-}
+    extra,
+  );
 
 /** Builds a case from the compressed bytes of the base bundle. */
-function bytes(
+const bytes = (
   name: string,
   reason: BundleRefusal,
   change: (b: Buffer) => Buffer,
   extra: Partial<HostileCase> = {},
-): HostileCase {
-  return {
-    name,
-    reason,
-    ...extra,
-    build: async (base, dir) => {
-      const out = join(dir, fileName(reason, name));
-      await writeFile(out, change(await readFile(base.path)));
-      return out;
-    },
-  };
-}
+) => hostileCase(name, reason, async (base, out) => writeFile(out, change(await readFile(base.path))), extra);
 
 /** Builds a case from raw tar bytes of the base entries, sealed by the base key. */
-function sealedTar(
+const sealedTar = (
   name: string,
   reason: BundleRefusal,
   change: (entries: Entry[], base: BaseBundle) => Buffer,
   extra: Partial<HostileCase> = {},
-): HostileCase {
-  return {
+) =>
+  hostileCase(
     name,
     reason,
-    ...extra,
-    build: async (base, dir) => {
-      const out = join(dir, fileName(reason, name));
-      await writeFile(out, sealedGzip(change(await unpack(base.path), base), base.key));
-      return out;
-    },
-  };
-}
+    async (base, out) => writeFile(out, sealedGzip(change(await unpack(base.path), base), base.key)),
+    extra,
+  );
 
 const ARCHIVE_CASES: readonly HostileCase[] = [
   bytes("a bit flipped in the gzip CRC", "corrupt_gzip", (b) => {

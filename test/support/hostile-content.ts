@@ -6,8 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { BundleRefusal } from "../../workloads/bundle/errors.js";
-import { decode, editCycle, editLine, encode, pack, unpack, type Content } from "./bundle-content.js";
-import { fileName, type BaseBundle, type HostileCase } from "./hostile-bundles.js";
+import { decode, editCycle, editLine, encode, packTo, unpack, type Content } from "./bundle-content.js";
+import { hostileCase, type BaseBundle, type HostileCase } from "./hostile-bundles.js";
 
 interface ContentOptions extends Partial<HostileCase> {
   readonly keepCounts?: boolean;
@@ -23,20 +23,20 @@ function content(
   change: (c: Content, base: BaseBundle) => void,
   { keepCounts, manifestText, fromStored, ...extra }: ContentOptions = {},
 ): HostileCase {
-  return {
+  return hostileCase(
     name,
     reason,
-    ...extra,
-    build: async (base, dir) => {
+    async (base, out) => {
       const c = decode(await unpack(fromStored ? base.stored : base.path));
       change(c, base);
       const entries = encode(c, base.key, {
         ...(keepCounts ? { keepCounts } : {}),
         ...(manifestText ? { manifestText } : {}),
       });
-      return pack(dir, fileName(reason, name), entries, base.key);
+      await packTo(out, entries, base.key);
     },
-  };
+    extra,
+  );
 }
 
 type Json = Record<string, unknown>;

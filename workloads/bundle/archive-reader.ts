@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { constants, type Stats } from "node:fs";
+import { constants } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
+import { describeKind } from "../../tiers/config/read-file.js";
 import { BundleError } from "./errors.js";
 import { SealTap } from "./seal.js";
 import { FORMAT_BOUNDS, type BundleLimits } from "./limits.js";
@@ -194,16 +195,6 @@ class TarParser {
   }
 }
 
-/** "a directory", "a FIFO" …: what a path that is not a regular file is. */
-export function kindOf(info: Stats): string {
-  if (info.isDirectory()) return "a directory";
-  if (info.isFIFO()) return "a FIFO";
-  if (info.isCharacterDevice()) return "a character device";
-  if (info.isBlockDevice()) return "a block device";
-  if (info.isSocket()) return "a socket";
-  return "not a regular file";
-}
-
 function zlibRefusal(error: unknown): BundleError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === "Z_BUF_ERROR")
@@ -248,7 +239,8 @@ export async function scanTarGz(
   let size: number;
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new BundleError("not_a_file", `the path is ${kindOf(info)}, not a bundle file`);
+    if (!info.isFile())
+      throw new BundleError("not_a_file", `the path is ${describeKind(info)}, not a bundle file`);
     size = info.size;
   } catch (error) {
     await handle.close();

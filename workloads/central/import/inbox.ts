@@ -49,7 +49,16 @@ function retryable(error: unknown): boolean {
   );
 }
 
-const isGone = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code === "ENOENT";
+/** Moves an inbox file; false when it went away meanwhile. */
+async function move(file: string, to: string): Promise<boolean> {
+  try {
+    await rename(file, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT") return false;
+    throw error;
+  }
+}
 
 export interface InboxOptions extends ImportOptions {
   readonly dir: string;
@@ -93,12 +102,7 @@ async function processFile(
       { lines: false },
     );
     const movedTo = await freeTarget(join(options.dir, "rejected"), name);
-    try {
-      await rename(file, movedTo);
-    } catch (renameError) {
-      if (isGone(renameError)) return undefined;
-      throw renameError;
-    }
+    if (!(await move(file, movedTo))) return undefined;
     await writeFile(
       `${movedTo}.reason.txt`,
       `reason: ${reason}\nmessage: ${detail}\nfile: ${escapeControls(name, { lines: false })}\nrefused_at: ${new Date().toISOString()}\n`,
@@ -106,12 +110,7 @@ async function processFile(
     return { kind: "rejected", file, reason, detail, movedTo };
   }
   const movedTo = await freeTarget(join(options.dir, "imported"), name);
-  try {
-    await rename(file, movedTo);
-  } catch (error) {
-    if (isGone(error)) return undefined;
-    throw error;
-  }
+  if (!(await move(file, movedTo))) return undefined;
   return { kind: "imported", outcome, movedTo };
 }
 
