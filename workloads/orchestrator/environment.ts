@@ -1,8 +1,10 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { statSync } from "node:fs";
-import { basename } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, resolve } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
+import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../tiers/schema/names.js";
 import { formatKeyringLine } from "../bundle/keyring.js";
 import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
 import type { ApiService } from "./api/server.js";
@@ -13,7 +15,7 @@ import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
-import { acceptPlan } from "./plan-input.js";
+import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
 
 /** Refuses a resume the controller would refuse, before anything starts (HTTP 400 / exit 3). */
@@ -28,9 +30,6 @@ function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void
         : undefined;
   if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
 }
-
-/** A cycle id a caller may choose (the local runner gives all environments of a run the same one). */
-const CYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 interface Running {
   readonly cycleId: string;
@@ -57,26 +56,15 @@ export class Environment implements ApiService {
 
   /** Opens the environment's directory and store, its key (made on first use), and starts its runtime. */
   static async open(config: ResolvedConfig): Promise<Environment> {
-    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+    // The plan is read and checked before anything is created on disk.
     let defaultPlan: CyclePlan | undefined;
     let cpuMillis = 1000;
     if (config.plan_file !== undefined) {
-      let data: unknown;
-      try {
-        data = JSON.parse(await readFile(config.plan_file, "utf8"));
-      } catch (error) {
-        throw new ConfigError([
-          {
-            file: config.plan_file,
-            path: "(file)",
-            message: `cannot read the plan: ${(error as Error).message}`,
-          },
-        ]);
-      }
-      const accepted = acceptPlan(data, config.environment, config.plan_file);
+      const accepted = acceptPlan(readPlanJson(config.plan_file), config.environment, config.plan_file);
       defaultPlan = accepted.plan;
       cpuMillis = accepted.environment.resources.cpu_millis;
     }
+    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
     const store = EnvStore.open(config.paths.db);
     try {
       const key = await loadOrCreateSigningKey(config.signing_key_file);
@@ -173,7 +161,7 @@ export class Environment implements ApiService {
           path: "cycle_id",
           message: "not a valid cycle id",
           got: JSON.stringify(b.cycle_id),
-          expected: "letters, digits, . _ - (up to 80), starting with a letter or digit",
+          expected: CYCLE_ID_EXPECTED,
         },
       ]);
     }
@@ -228,8 +216,9 @@ export class Environment implements ApiService {
     };
   }
 
+  /** The API's export: the bundle's file name, not where it lies on this server. */
   async exportBundle(cycleId: string): Promise<ExportedBundle> {
-    return exportBundle({
+    const b = await exportBundle({
       store: this.store,
       cycleId,
       key: this.key,
@@ -241,6 +230,23 @@ export class Environment implements ApiService {
         iperf3_server: this.config.iperf3_server ?? null,
       },
     });
+    return { ...b, file: basename(b.file) };
+  }
+
+  /** This environment's own absolute paths, which the API replaces in every answer. */
+  serverPaths(): { path: string; as: string }[] {
+    const c = this.config;
+    return [
+      { path: c.data_dir, as: "<data-dir>" },
+      { path: dirname(c.signing_key_file), as: "<key-dir>" },
+      ...(c.plan_file !== undefined ? [{ path: dirname(resolve(c.plan_file)), as: "<plan-dir>" }] : []),
+      ...(c.api_token_file !== undefined
+        ? [{ path: dirname(resolve(c.api_token_file)), as: "<token-dir>" }]
+        : []),
+      { path: tmpdir(), as: "<tmp>" },
+      { path: homedir(), as: "<home>" },
+      { path: process.cwd(), as: "<cwd>" },
+    ].filter((p) => p.path.length > 1);
   }
 
   bundles(): readonly unknown[] {
