@@ -223,7 +223,7 @@ export async function runCycleOnTarget(
   mark("central");
   for (const e of central.events) {
     if (e.kind === "rejected")
-      problems.set(e.file, `bundle refused by the centre (${e.error.reason}): ${e.error.detail}`);
+      problems.set(e.file, `bundle refused by the centre (${e.reason}): ${e.detail}`);
     if (e.kind === "deferred") problems.set(e.file, `bundle not imported: ${(e.error as Error).message}`);
   }
   say("");

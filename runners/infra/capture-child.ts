@@ -4,12 +4,11 @@
  *
  *   node --import tsx runners/infra/capture-child.ts <stack> [--stack-file F] [--set key=json]… [--out F]
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
-import { parseYamlText } from "../../tiers/config/yaml-source.js";
+import { ConfigError } from "../../tiers/config/issues.js";
 import {
   cliConfigFromStackFile,
   displayPath,
@@ -18,6 +17,7 @@ import {
   stackFilePath,
 } from "../../stacks/config/source.js";
 import type { CapturedGraph } from "./graph.js";
+import { readStackFileConfig } from "./stack-file.js";
 
 const started = performance.now();
 const PROJECT = "test-tiers";
@@ -118,57 +118,6 @@ async function capture(): Promise<CapturedGraph> {
     invokes: recorder.invokes,
     timings: timings(importMs, programMs),
   };
-}
-
-function readStackFileConfig(file: string): { config: Record<string, unknown> } | { issues: ConfigIssue[] } {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return {
-      issues: [
-        {
-          file: displayPath(file),
-          path: "(file)",
-          message:
-            code === "ENOENT" ? "stack file not found" : `cannot read the stack file (${code ?? String(e)})`,
-        },
-      ],
-    };
-  }
-  const { source, issues } = parseYamlText(text, displayPath(file));
-  if (!source) return { issues };
-  const data = source.data as Record<string, unknown> | null;
-  const config = data && typeof data === "object" && !Array.isArray(data) ? data.config : undefined;
-  if (config === undefined || config === null || typeof config !== "object" || Array.isArray(config)) {
-    return {
-      issues: [
-        {
-          ...source.positionOf(["config"]),
-          path: "config",
-          message: "the stack file has no config mapping",
-          expected: "config: { test-tiers:tier: … }",
-        },
-      ],
-    };
-  }
-  for (const k of Object.keys(data!)) {
-    if (k !== "config" && k !== "encryptionsalt" && k !== "secretsprovider" && k !== "encryptedkey") {
-      return {
-        issues: [
-          {
-            ...source.positionOf([k], { key: true }),
-            path: k,
-            message: "unknown key of a stack file",
-            got: JSON.stringify(k),
-            expected: "config, secretsprovider, encryptedkey or encryptionsalt",
-          },
-        ],
-      };
-    }
-  }
-  return { config: { ...(config as Record<string, unknown>) } };
 }
 
 function describeError(e: unknown): NonNullable<CapturedGraph["error"]> {

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { dirname, join, relative, isAbsolute } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MAX_CONFIG_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { parseYamlText, type YamlSource } from "../../tiers/config/yaml-source.js";
 
 /** Where `Pulumi.<stack>.yaml` files live (`stackConfigDir: stacks` in Pulumi.yaml). */
@@ -50,12 +50,10 @@ export function stackConfigSource(
   file: string = process.env[STACK_FILE_ENV] ?? stackFilePath(stack),
 ): YamlSource {
   const display = displayPath(file);
-  let positions: YamlSource | undefined;
-  try {
-    positions = parseYamlText(readFileSync(file, "utf8"), display).source;
-  } catch {
-    positions = undefined;
-  }
+  // The Pulumi CLI (or the offline harness) already refused a file it could not read.
+  const read = readTextFile(file, { maxBytes: MAX_CONFIG_BYTES, display });
+  const positions: YamlSource | undefined =
+    read.text === undefined ? undefined : parseYamlText(read.text, display).source;
   const data = parseConfigValues(rawConfig);
   return {
     file: display,

@@ -53,6 +53,7 @@ try {
   t0 = performance.now();
   const bundle = await openBundle(written.path, { keyring });
   const opened = seconds(t0);
+  await bundle.readResults();
   for await (const _ of bundle.sampleBatches());
   const verified = seconds(t0);
   await bundle.close();

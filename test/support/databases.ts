@@ -50,13 +50,21 @@ export interface TableFingerprint {
 
 /**
  * Row count and a content hash of every table, independent of row order and of how each driver
- * types numbers, so "the database is unchanged" can be asserted on both databases.
+ * types numbers, so "the database is unchanged" can be asserted on both databases; `omit` leaves
+ * columns out (those a migration added).
  */
-export async function fingerprint(cdb: CentralDb): Promise<Record<string, TableFingerprint>> {
+export async function fingerprint(
+  cdb: CentralDb,
+  options: { readonly omit?: readonly string[] } = {},
+): Promise<Record<string, TableFingerprint>> {
   const out: Record<string, TableFingerprint> = {};
+  const omit = new Set(options.omit ?? []);
   for (const table of CENTRAL_TABLES) {
     const rows = await cdb.db.selectFrom(table).selectAll().execute();
-    const lines = rows.map((r) => canonicalJson(r)).sort();
+    const lines = rows
+      .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !omit.has(k))))
+      .map((r) => canonicalJson(r))
+      .sort();
     out[table] = { rows: rows.length, sha256: createHash("sha256").update(lines.join("\n")).digest("hex") };
   }
   return out;

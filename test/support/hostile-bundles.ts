@@ -1,32 +1,30 @@
 /**
  * Corrupt and hostile bundles, each made from a valid bundle (written by the one bundle writer)
  * with the bundle module's own tar codec and signing functions: unpack, change one thing,
- * (re-sign where the point is not the signature), repack. Every case names the refusal it must
- * earn.
+ * (re-sign and reseal where the point is not the signature or the seal), repack. Every case names
+ * the refusal it must earn. This file holds the archive, signature and seal cases;
+ * `hostile-content.ts` those whose manifest is signed and whose content is wrong.
  */
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { scanTarGz } from "../../workloads/bundle/archive-reader.js";
-import { writeTarGz, type ArchiveEntry } from "../../workloads/bundle/archive-writer.js";
+import { execa } from "execa";
 import type { BundleRefusal } from "../../workloads/bundle/errors.js";
 import { signBytes, type SigningKey } from "../../workloads/bundle/keys.js";
 import type { BundleLimits } from "../../workloads/bundle/limits.js";
-import { encodeTarHeader, END_OF_ARCHIVE, paddingFor, type TarType } from "../../workloads/bundle/tar.js";
 import type { BundleManifest } from "../../workloads/shared/bundle-manifest.js";
-
-interface Entry {
-  path: string;
-  data: Buffer;
-  type?: TarType;
-  linkname?: string;
-}
+import { paddingFor } from "../../workloads/bundle/tar.js";
+import { find, pack, packTo, sealedGzip, tarOf, unpack, type Entry } from "./bundle-content.js";
+import { CONTENT_CASES } from "./hostile-content.js";
 
 export interface BaseBundle {
+  /** A chaos cycle with every file kind; the cases are variations of it. */
   readonly path: string;
+  /** A bundle already imported into the database the cases run against. */
+  readonly stored: string;
   readonly key: SigningKey;
-  /** A key the keyring does not hold. */
+  /** A key the keyring does not hold (unless a case asks for `trustStranger`). */
   readonly strangerKey: SigningKey;
 }
 
@@ -41,106 +39,27 @@ export interface HostileCase {
   readonly limits?: Partial<BundleLimits>;
   /** Import with a keyring that trusts the key for env-2 only. */
   readonly keyringFor?: string;
+  /** Import with a keyring that trusts the stranger key as well. */
+  readonly trustStranger?: boolean;
 }
 
-async function unpack(path: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  const big = 2 ** 40;
-  await scanTarGz(
-    path,
-    {
-      maxCompressedBytes: big,
-      maxUncompressedBytes: big,
-      maxEntryBytes: big,
-      maxEntries: 1e6,
-      maxManifestBytes: big,
-    },
-    (header) => {
-      const chunks: Buffer[] = [];
-      return {
-        write: (c) => chunks.push(Buffer.from(c)),
-        end: () => entries.push({ path: header.path, data: Buffer.concat(chunks) }),
-      };
-    },
-  );
-  return entries;
-}
-
-/** Packs entries as the writer does; sealed with `key` (an attacker who holds the key, or none). */
-async function pack(
-  dir: string,
-  name: string,
-  entries: readonly Entry[],
-  key?: SigningKey,
-  level = 6,
-): Promise<string> {
-  const out = join(dir, name);
-  const archive: ArchiveEntry[] = entries.map((e) => ({
-    header: {
-      path: e.path,
-      size: e.data.length,
-      mtime: 1_736_000_000,
-      ...(e.type ? { type: e.type } : {}),
-      ...(e.linkname ? { linkname: e.linkname } : {}),
-    },
-    data: e.data,
-  }));
-  await writeTarGz(out, archive, level, key);
-  return out;
-}
-
-const find = (entries: Entry[], path: string): Entry => {
-  const e = entries.find((x) => x.path === path);
-  if (!e) throw new Error(`no ${path} in the base bundle`);
-  return e;
-};
+export const fileName = (reason: string, name: string) => `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`;
 
 const manifestOf = (entries: Entry[]): BundleManifest =>
   JSON.parse(find(entries, "manifest.json").data.toString()) as BundleManifest;
 
-/** Replaces manifest.json (and, unless `sign` is false, manifest.sig signed by `key`). */
+/** Replaces manifest.json (and, unless `key` is undefined, manifest.sig signed by `key`). */
 function setManifest(entries: Entry[], manifest: unknown, key: SigningKey | undefined): void {
   const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   find(entries, "manifest.json").data = bytes;
   if (key) find(entries, "manifest.sig").data = signBytes(key, bytes);
 }
 
-/** Replaces a file's content and records its new size and sha256 in a re-signed manifest. */
-function rewriteFile(
-  entries: Entry[],
-  path: string,
-  data: Buffer,
-  key: SigningKey,
-  patch?: (m: BundleManifest) => void,
-): void {
-  find(entries, path).data = data;
-  const m = manifestOf(entries);
-  const f = m.files.find((x) => x.path === path)!;
-  f.size = data.length;
-  f.sha256 = createHash("sha256").update(data).digest("hex");
-  patch?.(m);
-  setManifest(entries, m, key);
-}
-
-/** An uncompressed archive of regular files, for cases that damage bytes the writer would not. */
-function tarOf(entries: readonly Entry[]): Buffer {
-  return Buffer.concat([
-    ...entries.flatMap((e) => [
-      encodeTarHeader({ path: e.path, size: e.data.length, mtime: 0 }),
-      e.data,
-      Buffer.alloc(paddingFor(e.data.length)),
-    ]),
-    END_OF_ARCHIVE,
-  ]);
-}
-
-const lines = (b: Buffer) => b.toString().trimEnd().split("\n");
-
-/** Builds a case from a function of the unpacked base entries. */
-function mutate(
+/** A case whose file `write` makes at the path it is given (named after the reason and the case). */
+export function hostileCase(
   name: string,
   reason: BundleRefusal,
-  change: (entries: Entry[], base: BaseBundle) => void,
+  write: (base: BaseBundle, out: string) => Promise<unknown>,
   extra: Partial<HostileCase> = {},
 ): HostileCase {
   return {
@@ -148,33 +67,54 @@ function mutate(
     reason,
     ...extra,
     build: async (base, dir) => {
-      const entries = await unpack(base.path);
-      change(entries, base);
-      return pack(dir, `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`, entries, base.key);
-    },
-  };
-}
-
-/** Builds a case from the compressed bytes of the base bundle. */
-function bytes(
-  name: string,
-  reason: BundleRefusal,
-  change: (b: Buffer) => Buffer,
-  extra: Partial<HostileCase> = {},
-): HostileCase {
-  return {
-    name,
-    reason,
-    ...extra,
-    build: async (base, dir) => {
-      const out = join(dir, `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`);
-      await writeFile(out, change(await readFile(base.path)));
+      const out = join(dir, fileName(reason, name));
+      await write(base, out);
       return out;
     },
   };
 }
 
-export const HOSTILE_CASES: readonly HostileCase[] = [
+/** Builds a case from a function of the unpacked base entries, packed and sealed by the base key. */
+const mutate = (
+  name: string,
+  reason: BundleRefusal,
+  change: (entries: Entry[], base: BaseBundle) => void,
+  extra: Partial<HostileCase> = {},
+) =>
+  hostileCase(
+    name,
+    reason,
+    async (base, out) => {
+      const entries = await unpack(base.path);
+      change(entries, base);
+      await packTo(out, entries, base.key);
+    },
+    extra,
+  );
+
+/** Builds a case from the compressed bytes of the base bundle. */
+const bytes = (
+  name: string,
+  reason: BundleRefusal,
+  change: (b: Buffer) => Buffer,
+  extra: Partial<HostileCase> = {},
+) => hostileCase(name, reason, async (base, out) => writeFile(out, change(await readFile(base.path))), extra);
+
+/** Builds a case from raw tar bytes of the base entries, sealed by the base key. */
+const sealedTar = (
+  name: string,
+  reason: BundleRefusal,
+  change: (entries: Entry[], base: BaseBundle) => Buffer,
+  extra: Partial<HostileCase> = {},
+) =>
+  hostileCase(
+    name,
+    reason,
+    async (base, out) => writeFile(out, sealedGzip(change(await unpack(base.path), base), base.key)),
+    extra,
+  );
+
+const ARCHIVE_CASES: readonly HostileCase[] = [
   bytes("a bit flipped in the gzip CRC", "corrupt_gzip", (b) => {
     const c = Buffer.from(b);
     const i = c.length - 8; // the trailer: CRC-32, then the length
@@ -190,14 +130,44 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
       c[i] = c[i]! ^ 0x10;
       return c;
     },
-    // Inflate may turn the flip into garbage that a tar header shows before the CRC is reached.
-    { alsoAccept: ["corrupt_tar"] },
+    // Inflate may turn the flip into garbage that a tar header or an entry's sha256 shows first.
+    { alsoAccept: ["corrupt_tar", "checksum_mismatch"] },
   ),
   bytes("truncated to 60 %", "truncated", (b) => b.subarray(0, Math.floor(b.length * 0.6))),
+  bytes("truncated inside the sealed header", "bad_seal", (b) => b.subarray(0, 60), {
+    alsoAccept: ["truncated"],
+  }),
   bytes("not gzip at all", "corrupt_gzip", (b) => Buffer.concat([Buffer.from("PK\u0003\u0004"), b])),
   bytes("larger than the compressed limit", "archive_too_large", (b) => b, {
     limits: { maxCompressedBytes: 1024 },
   }),
+  {
+    name: "a directory named like a bundle",
+    reason: "not_a_file",
+    build: async (_base, dir) => {
+      const out = join(dir, "not_a_file-directory.tar.gz");
+      await mkdir(out, { recursive: true });
+      return out;
+    },
+  },
+  {
+    name: "a FIFO named like a bundle (refused, not waited on)",
+    reason: "not_a_file",
+    build: async (_base, dir) => {
+      const out = join(dir, "not_a_file-fifo.tar.gz");
+      await execa("mkfifo", [out]);
+      return out;
+    },
+  },
+  {
+    name: "a dangling symbolic link",
+    reason: "unreadable",
+    build: async (_base, dir) => {
+      const out = join(dir, "unreadable-dangling.tar.gz");
+      await symlink(join(dir, "nowhere"), out);
+      return out;
+    },
+  },
   mutate("manifest edited after signing", "bad_signature", (e) => {
     const m = manifestOf(e);
     m.tier = "ultimate";
@@ -206,11 +176,37 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
   mutate("signature made by another key under the same key id", "bad_signature", (e, base) => {
     find(e, "manifest.sig").data = signBytes(base.strangerKey, find(e, "manifest.json").data);
   }),
-  mutate("signed by a key not in the keyring", "unknown_key", (e, base) => {
+  mutate("an empty manifest.sig", "bad_signature", (e) => (find(e, "manifest.sig").data = Buffer.alloc(0))),
+  mutate("a manifest.sig of 65 bytes", "bad_signature", (e) => {
+    const sig = find(e, "manifest.sig");
+    sig.data = Buffer.concat([sig.data, Buffer.from([0])]);
+  }),
+  mutate("manifest signed by a key not in the keyring", "unknown_key", (e, base) => {
     const m = manifestOf(e);
     m.signing.key_id = base.strangerKey.keyId;
     setManifest(e, m, base.strangerKey);
   }),
+  {
+    name: "archive sealed by a key not in the keyring (refused before inflating)",
+    reason: "unknown_key",
+    build: async (base, dir) => {
+      const entries = await unpack(base.path);
+      const m = manifestOf(entries);
+      m.signing.key_id = base.strangerKey.keyId;
+      setManifest(entries, m, base.strangerKey);
+      return pack(dir, "unknown_key-sealed-by-stranger.tar.gz", entries, base.strangerKey);
+    },
+  },
+  mutate(
+    "manifest signed by one trusted key, archive sealed by another",
+    "bad_seal",
+    (e, base) => {
+      const m = manifestOf(e);
+      m.signing.key_id = base.strangerKey.keyId;
+      setManifest(e, m, base.strangerKey);
+    },
+    { trustStranger: true },
+  ),
   mutate("key trusted for another environment", "untrusted_environment", () => undefined, {
     keyringFor: "env-2",
   }),
@@ -253,83 +249,66 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     e.unshift({ path: "PaxHeader", data: Buffer.from("30 path=../../etc/passwd\n"), type: "pax" }),
   ),
   mutate("results.ndjson twice", "duplicate_entry", (e) => e.push({ ...find(e, "results.ndjson") })),
+  mutate("a second manifest.json later in the archive", "duplicate_entry", (e) =>
+    e.push({ ...find(e, "manifest.json") }),
+  ),
   {
-    name: "a gzip bomb: one entry far beyond the inflated limit",
+    name: "a gzip bomb: one listed entry far beyond the inflated limit",
     reason: "size_limit_exceeded",
     limits: { maxUncompressedBytes: 8 * 2 ** 20 },
     build: async (base, dir) => {
       const entries = await unpack(base.path);
-      entries.push({ path: "raw/zeros", data: Buffer.alloc(64 * 2 ** 20) });
-      return pack(dir, "size_limit_exceeded-bomb.tar.gz", entries);
+      const zeros = Buffer.alloc(64 * 2 ** 20);
+      entries.push({ path: "raw/zeros", data: zeros });
+      const m = manifestOf(entries);
+      m.files.push({
+        path: "raw/zeros",
+        size: zeros.length,
+        sha256: createHash("sha256").update(zeros).digest("hex"),
+      });
+      m.files.sort((a, b) => a.path.localeCompare(b.path));
+      setManifest(entries, m, base.key);
+      return pack(dir, "size_limit_exceeded-bomb.tar.gz", entries, base.key);
     },
   },
-  {
-    name: "a gzip bomb: zeros after the end-of-archive marker",
-    reason: "size_limit_exceeded",
-    limits: { maxUncompressedBytes: 8 * 2 ** 20 },
-    build: async (base, dir) => {
-      const tar = Buffer.concat([tarOf(await unpack(base.path)), Buffer.alloc(64 * 2 ** 20)]);
-      const out = join(dir, "size_limit_exceeded-trailing.tar.gz");
-      await writeFile(out, gzipSync(tar));
-      return out;
-    },
-  },
+  sealedTar(
+    "a gzip bomb: zeros after the end-of-archive marker",
+    "size_limit_exceeded",
+    (entries) => Buffer.concat([tarOf(entries), Buffer.alloc(64 * 2 ** 20)]),
+    { limits: { maxUncompressedBytes: 8 * 2 ** 20 } },
+  ),
+  sealedTar("data after the end-of-archive marker", "corrupt_tar", (entries) =>
+    Buffer.concat([tarOf(entries), tarOf([{ path: "raw/late", data: Buffer.from("late") }])]),
+  ),
   mutate("one entry over the per-entry limit", "entry_too_large", () => undefined, {
     limits: { maxEntryBytes: 1024 },
   }),
+  mutate("cycle.json over its bound", "entry_too_large", () => undefined, { limits: { maxCycleBytes: 512 } }),
+  mutate("results.ndjson over the bound of a file held in memory", "entry_too_large", () => undefined, {
+    limits: { maxRecordFileBytes: 1024 },
+  }),
+  mutate("manifest.json over its bound", "malformed_manifest", () => undefined, {
+    limits: { maxManifestBytes: 256 },
+  }),
   mutate("more entries than the limit", "too_many_entries", () => undefined, { limits: { maxEntries: 3 } }),
-  {
-    name: "a damaged tar header",
-    reason: "corrupt_tar",
-    build: async (base, dir) => {
-      const entries = await unpack(base.path);
-      const tar = tarOf(entries);
-      // A byte of the second entry's name: its header checksum no longer matches.
-      const second = 512 + entries[0]!.data.length + paddingFor(entries[0]!.data.length);
-      tar[second + 3] = tar[second + 3]! ^ 0x20;
-      const out = join(dir, "corrupt_tar.tar.gz");
-      await writeFile(out, gzipSync(tar));
-      return out;
-    },
-  },
+  sealedTar("a damaged tar header", "corrupt_tar", (entries) => {
+    const tar = tarOf(entries);
+    // A byte of the second entry's name: its header checksum no longer matches.
+    const second = 512 + entries[0]!.data.length + paddingFor(entries[0]!.data.length);
+    tar[second + 3] = tar[second + 3]! ^ 0x20;
+    return tar;
+  }),
   mutate("no manifest.json", "missing_manifest", (e) => e.splice(e.indexOf(find(e, "manifest.json")), 1)),
+  mutate("manifest.json not the first entry", "missing_manifest", (e) => {
+    const m = find(e, "manifest.json");
+    e.splice(e.indexOf(m), 1);
+    e.splice(3, 0, m);
+  }),
   mutate("no manifest.sig", "missing_signature", (e) => e.splice(e.indexOf(find(e, "manifest.sig")), 1)),
-  mutate("manifest.json is not JSON", "malformed_manifest", (e, base) => {
-    const bad = Buffer.from("{ bundle_schema: 1 ");
-    find(e, "manifest.json").data = bad;
-    find(e, "manifest.sig").data = signBytes(base.key, bad);
-  }),
-  mutate("a future schema version", "unsupported_schema", (e, base) => {
-    const m = manifestOf(e);
-    m.bundle_schema = 2;
-    setManifest(e, m, base.key);
-  }),
-  mutate("manifest counts one result more than results.ndjson has", "count_mismatch", (e, base) => {
-    const m = manifestOf(e);
-    m.counts.results += 1;
-    setManifest(e, m, base.key);
-  }),
-  mutate("a result naming another cycle", "cycle_mismatch", (e, base) => {
-    const r = lines(find(e, "results.ndjson").data);
-    r[0] = r[0]!.replace(/"cycle_id":"[^"]*"/, '"cycle_id":"c-elsewhere"');
-    rewriteFile(e, "results.ndjson", Buffer.from(`${r.join("\n")}\n`), base.key);
-  }),
-  mutate("cycle.json naming another region", "environment_mismatch", (e, base) => {
-    const c = JSON.parse(find(e, "cycle.json").data.toString()) as { environment: { region: string } };
-    c.environment.region = "sa-east-1";
-    rewriteFile(e, "cycle.json", Buffer.from(JSON.stringify(c)), base.key);
-  }),
-  mutate("a sample line that is not JSON", "malformed_content", (e, base) => {
-    const s = lines(find(e, "samples.ndjson").data);
-    s[5] = s[5]!.slice(0, -3);
-    rewriteFile(e, "samples.ndjson", Buffer.from(`${s.join("\n")}\n`), base.key);
-  }),
-  mutate("a result pointing to a raw file that was removed", "dangling_reference", (e, base) => {
-    const raw = e.find((x) => x.path.startsWith("raw/"))!;
-    e.splice(e.indexOf(raw), 1);
-    const m = manifestOf(e);
-    m.files = m.files.filter((f) => f.path !== raw.path);
-    setManifest(e, m, base.key);
+  mutate("manifest.sig after the data files", "missing_signature", (e) => {
+    const sig = find(e, "manifest.sig");
+    e.splice(e.indexOf(sig), 1);
+    e.push(sig);
   }),
   {
     name: "a valid bundle re-packed as a plain gzip file (no seal)",
@@ -337,13 +316,22 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     build: async (base, dir) => pack(dir, "bad_seal-unsealed.tar.gz", await unpack(base.path)),
   },
   {
+    name: "a plain gzip file of valid tar bytes",
+    reason: "bad_seal",
+    build: async (base, dir) => {
+      const out = join(dir, "bad_seal-gzip.tar.gz");
+      await writeFile(out, gzipSync(tarOf(await unpack(base.path))));
+      return out;
+    },
+  },
+  {
     name: "a gzip header byte changed (the OS field: same content, different file)",
     reason: "bad_seal",
     build: async (base, dir) => {
-      const bytes = await readFile(base.path);
-      bytes[9] = 0x03;
+      const b = await readFile(base.path);
+      b[9] = 0x03;
       const out = join(dir, "bad_seal-os-byte.tar.gz");
-      await writeFile(out, bytes);
+      await writeFile(out, b);
       return out;
     },
   },
@@ -361,3 +349,5 @@ export const HOSTILE_CASES: readonly HostileCase[] = [
     },
   },
 ];
+
+export const HOSTILE_CASES: readonly HostileCase[] = [...ARCHIVE_CASES, ...CONTENT_CASES];

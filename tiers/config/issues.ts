@@ -1,4 +1,5 @@
 import { ExitCode, TiersError } from "../errors.js";
+import { escapeControls } from "../safe-text.js";
 
 /** Where a problem is: a file (or "command line", "environment"), and a 1-based line and column. */
 export interface SourcePosition {
@@ -48,7 +49,11 @@ export function formatIssue(issue: ConfigIssue): string {
   const extra: string[] = [];
   if (issue.got !== undefined) extra.push(`got ${issue.got}`);
   if (issue.expected !== undefined) extra.push(`expected ${issue.expected}`);
-  return `${where} ${issue.path}: ${issue.message}${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`;
+  // Paths, keys and values come from the file: controls in them are made visible, never sent raw.
+  return escapeControls(
+    `${where} ${issue.path}: ${issue.message}${extra.length > 0 ? ` (${extra.join(", ")})` : ""}`,
+    { lines: false },
+  );
 }
 
 /** Every problem of one load, all at once. Maps to exit code 3 (invalid configuration). */

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { ConfigIssue, SourcePosition } from "./issues.js";
+import { MAX_CONFIG_BYTES, readTextFile } from "./read-file.js";
 
 /** A parsed YAML file that still knows where every key and value came from. */
 export interface YamlSource {
@@ -10,44 +10,17 @@ export interface YamlSource {
   positionOf(path: readonly PropertyKey[], options?: { key?: boolean }): SourcePosition;
 }
 
-/** Upper bound on a config file's size: configuration, not data. */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+export { MAX_CONFIG_BYTES };
 
 /**
- * Reads and parses a YAML file. Syntax errors, duplicate keys, a missing or unreadable file and an
- * oversized file come back as issues (never thrown), so a caller can report them with everything else.
+ * Reads and parses a YAML file. Syntax errors, duplicate keys, a missing or unreadable file, a
+ * file that is not a regular file, an oversized one (refused before it is read) and invalid UTF-8
+ * come back as issues (never thrown), so a caller can report them with everything else.
  */
 export function readYamlFile(file: string): { source?: YamlSource; issues: ConfigIssue[] } {
-  let text: string;
-  try {
-    const buf = readFileSync(file);
-    if (buf.length > MAX_CONFIG_BYTES) {
-      return {
-        issues: [
-          {
-            file,
-            path: "(file)",
-            message: "file is too large for a configuration file",
-            got: `${buf.length} bytes`,
-            expected: `at most ${MAX_CONFIG_BYTES} bytes`,
-          },
-        ],
-      };
-    }
-    text = buf.toString("utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === "ENOENT"
-        ? "file not found"
-        : code === "EISDIR"
-          ? "is a directory, not a file"
-          : code === "EACCES"
-            ? "permission denied"
-            : `cannot read file (${code ?? String(error)})`;
-    return { issues: [{ file, path: "(file)", message }] };
-  }
-  return parseYamlText(text, file);
+  const read = readTextFile(file, { maxBytes: MAX_CONFIG_BYTES });
+  if (read.text === undefined) return { issues: read.issues };
+  return parseYamlText(read.text, file);
 }
 
 /** Parses YAML text; `file` is the name used in messages. */

@@ -24,6 +24,12 @@ export type ToolName = (typeof TOOL_NAMES)[number];
 
 /** Environment ids: lower case, digits, `-` and `_`; they become namespace and directory names. */
 export const ENVIRONMENT_ID = /^[a-z][a-z0-9_-]{0,39}$/;
+/**
+ * Cycle ids: a caller may choose one (the API's trigger, the step commands); they become file
+ * names (`<env>-<cycle>.tar.gz`) and database keys.
+ */
+export const CYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+export const CYCLE_ID_EXPECTED = "letters, digits, . _ - (up to 80), starting with a letter or digit";
 /** Test and suite ids. */
 export const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 

@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open as openFile } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
+import { describeKind } from "../../tiers/config/read-file.js";
 import { BundleError } from "./errors.js";
 import { SealTap } from "./seal.js";
-import type { BundleLimits } from "./limits.js";
+import { FORMAT_BOUNDS, type BundleLimits } from "./limits.js";
 import { BLOCK, decodeTarHeader, isZeroBlock, paddingFor, TarFormatError, type TarHeader } from "./tar.js";
 
 /** Where one entry's bytes go. Synchronous so the parser needs no backpressure of its own. */
@@ -25,7 +26,7 @@ export interface ArchiveScan {
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._-]+$/;
-const MAX_PATH_BYTES = 255;
+const MAX_PATH_BYTES = FORMAT_BOUNDS.maxPathBytes;
 
 /** Refuses any path that could land outside the extraction directory or surprise a file system. */
 export function checkEntryPath(path: string): void {
@@ -207,6 +208,16 @@ function zlibRefusal(error: unknown): BundleError | undefined {
   return undefined;
 }
 
+export interface ScanOptions {
+  /**
+   * Called with the file's first `SEAL_HEADER_BYTES` bytes before any of them is inflated (or
+   * with fewer at the end of a shorter file); throwing stops the scan there.
+   */
+  readonly onSealHeader?: (header: Buffer) => void;
+  /** Stops the scan (an `AbortError`): an interrupted import. */
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Streams `path` (gzip → ustar) once, handing each regular-file entry to a sink from `open`.
  * Every limit and refusal applies while streaming, before the entry's data is read.
@@ -215,24 +226,65 @@ export async function scanTarGz(
   path: string,
   limits: BundleLimits,
   open: (header: TarHeader) => EntrySink,
+  options: ScanOptions = {},
 ): Promise<ArchiveScan> {
-  const size = (await stat(path)).size;
-  if (size > limits.maxCompressedBytes)
+  // Opened without blocking and checked on the descriptor: a FIFO is refused, not waited on.
+  let handle;
+  try {
+    handle = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new BundleError("unreadable", `the file cannot be opened (${code})`, { cause: error });
+  }
+  let size: number;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile())
+      throw new BundleError("not_a_file", `the path is ${describeKind(info)}, not a bundle file`);
+    size = info.size;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  if (size > limits.maxCompressedBytes) {
+    await handle.close();
     throw new BundleError(
       "archive_too_large",
-      `${path} is ${size} bytes; the limit is ${limits.maxCompressedBytes}`,
+      `the file is ${size} bytes; the limit is ${limits.maxCompressedBytes}`,
     );
+  }
   const hash = createHash("sha256");
   const tap = new SealTap();
   let compressed = 0;
+  let headerSeen = false;
+  const sealHeader = (): void => {
+    headerSeen = true;
+    options.onSealHeader?.(tap.header.subarray(0, Math.min(tap.header.length, compressed)));
+  };
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       compressed += chunk.length;
       hash.update(chunk);
       tap.push(chunk);
       if (compressed > limits.maxCompressedBytes)
-        done(new BundleError("archive_too_large", `${path} grew beyond ${limits.maxCompressedBytes} bytes`));
-      else done(null, chunk);
+        return done(
+          new BundleError("archive_too_large", `the file grew beyond ${limits.maxCompressedBytes} bytes`),
+        );
+      try {
+        // Before gunzip sees a byte: an unsealed or untrusted file costs nothing to refuse.
+        if (!headerSeen && tap.complete) sealHeader();
+      } catch (error) {
+        return done(error as Error);
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      try {
+        if (!headerSeen) sealHeader();
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
     },
   });
   const parser = new TarParser(limits, open);
@@ -243,15 +295,22 @@ export async function scanTarGz(
   gunzip.on("error", (error) => (first ??= error));
   counter.on("error", (error) => (first ??= error));
   try {
-    await pipeline(createReadStream(path), counter, gunzip, async (source: AsyncIterable<Buffer>) => {
-      try {
-        for await (const chunk of source) parser.push(chunk);
-      } catch (error) {
-        first ??= error;
-        throw error;
-      }
-    });
+    await pipeline(
+      handle.createReadStream(),
+      counter,
+      gunzip,
+      async (source: AsyncIterable<Buffer>) => {
+        try {
+          for await (const chunk of source) parser.push(chunk);
+        } catch (error) {
+          first ??= error;
+          throw error;
+        }
+      },
+      { signal: options.signal },
+    );
   } catch (error) {
+    if (options.signal?.aborted) throw error;
     const cause = first ?? error;
     throw zlibRefusal(cause) ?? cause;
   }

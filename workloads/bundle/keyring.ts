@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
+import { MAX_CONFIG_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { ENVIRONMENT_ID } from "../../tiers/schema/names.js";
 import { keyIdOf, publicKeyFromRaw } from "./keys.js";
@@ -95,17 +95,23 @@ export function parseKeyring(text: string, source: string): Keyring {
   return { source, keys };
 }
 
-export async function loadKeyring(path: string): Promise<Keyring> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new TiersError(
-      ExitCode.InvalidConfig,
-      `keyring ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); ` +
-        `it lists each environment's public key: "<environment> ed25519 <base64 key>"`,
-      { cause: error },
+/** Reads a keyring file (a regular UTF-8 file within the config bound) and parses it. */
+export function loadKeyring(path: string): Promise<Keyring> {
+  const read = readTextFile(path, { maxBytes: MAX_CONFIG_BYTES });
+  if (read.text === undefined) {
+    const [first] = read.issues;
+    const problem = `${first!.message}${first!.line !== undefined ? ` at line ${first!.line}, column ${first!.col}` : ""}`;
+    return Promise.reject(
+      new TiersError(
+        ExitCode.InvalidConfig,
+        `keyring ${path} cannot be read (${problem}); ` +
+          `it lists each environment's public key: "<environment> ed25519 <base64 key>"`,
+      ),
     );
   }
-  return parseKeyring(text, path);
+  try {
+    return Promise.resolve(parseKeyring(read.text, path));
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }

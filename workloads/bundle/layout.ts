@@ -16,3 +16,17 @@ export const REQUIRED_FILES: readonly string[] = Object.values(BUNDLE_FILES);
 export function bundleFileName(environment: string, cycleId: string): string {
   return `${environment}-${cycleId}.tar.gz`;
 }
+
+/** Where raw tool outputs go: `raw/<name>`, one flat name each. */
+export const RAW_DIR = "raw/";
+
+/**
+ * True for a path the Bundle v1 layout has room for: the four required files and flat `raw/<name>`
+ * files. Anything else is refused even when the manifest lists it (`malformed_content`).
+ */
+export function isLayoutPath(path: string): boolean {
+  if (REQUIRED_FILES.includes(path)) return true;
+  return (
+    path.startsWith(RAW_DIR) && path.length > RAW_DIR.length && !path.slice(RAW_DIR.length).includes("/")
+  );
+}

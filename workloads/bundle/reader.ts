@@ -1,34 +1,40 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
-import { BUNDLE_SCHEMA_VERSION, BundleManifest } from "../shared/bundle-manifest.js";
+import type { BundleManifest } from "../shared/bundle-manifest.js";
 import { CycleEvent, CycleSummary, Sample } from "../shared/cycle.js";
 import { Result } from "../shared/result.js";
-import { checkSeal } from "./seal.js";
+import { checkCycleContent, ResultChecks, sampleChecker } from "./content-check.js";
 import { BundleError } from "./errors.js";
-import { extractBundle, type Extraction } from "./extract.js";
-import type { Keyring } from "./keyring.js";
-import { verifyBytes } from "./keys.js";
-import { BUNDLE_FILES, MANIFEST_FILE, REQUIRED_FILES, SIGNATURE_FILE } from "./layout.js";
+import { extractBundle } from "./extract.js";
+import { countKeysInText, jsonTextProblem, stringProblem } from "./json-check.js";
+import type { Keyring, TrustedKey } from "./keyring.js";
+import { BUNDLE_FILES } from "./layout.js";
 import { resolveLimits, type BundleLimits } from "./limits.js";
-import { parseLine, parseValue, readLineBatches } from "./ndjson.js";
+import { trustedKeyFor, verifyManifest } from "./manifest-check.js";
+import { parseJsonLine, parseLine, parseValue, readLineBatches } from "./ndjson.js";
 import { isPlainSample } from "./sample-check.js";
+import { checkSeal, checkSealHeader } from "./seal.js";
+import { makeStagingDir } from "./staging.js";
 
 export interface OpenBundleOptions {
   readonly keyring: Keyring;
   readonly limits?: Partial<BundleLimits>;
-  /** Where the private extraction directory is made (default: the OS temp dir). */
+  /** Where the private extraction directory is made (default: the OS temp dir); stale ones there are swept. */
   readonly workParent?: string;
+  /** Stops reading (an `AbortError`), the extraction removed. */
+  readonly signal?: AbortSignal;
 }
 
 /**
- * A bundle whose archive, signature and checksums hold, extracted to a private directory.
- * `readResults()`, `readEvents()` and `sampleBatches()` read their files, checking every line
- * (schema, cycle, environment, raw references) and, at the end, the manifest's count; any failure
- * is a `BundleError`. `close()` removes the extraction.
+ * A bundle whose archive, signature, seal, checksums and cycle.json hold, extracted to a private
+ * directory. `readResults()`, `readEvents()` and `sampleBatches()` read their files, checking every
+ * line (schema, the JSON rules of `json-check.ts`, the content rules of `content-check.ts`) and, at
+ * the end, the manifest's count; any failure is a `BundleError`. `close()` removes the extraction.
  */
 export class OpenedBundle {
+  private results: Result[] | undefined;
+
   constructor(
     readonly path: string,
     readonly manifest: BundleManifest,
@@ -36,6 +42,8 @@ export class OpenedBundle {
     readonly cycle: CycleSummary,
     readonly archive: { readonly sha256: string; readonly bytes: number },
     private readonly dir: string,
+    private readonly limits: BundleLimits,
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   /** Parsed, checked lines of one file in batches; the count is checked after the last batch. */
@@ -46,7 +54,12 @@ export class OpenedBundle {
     check?: (value: T, where: string) => void,
   ): AsyncGenerator<T[]> {
     let count = 0;
-    for await (const { first, lines } of readLineBatches(join(this.dir, file), file)) {
+    for await (const { first, lines } of readLineBatches(
+      join(this.dir, file),
+      file,
+      this.limits.maxLineBytes,
+      this.signal,
+    )) {
       const values = new Array<T>(lines.length);
       for (let i = 0; i < lines.length; i++) {
         const value = parse(first + i, lines[i]!);
@@ -66,43 +79,18 @@ export class OpenedBundle {
     return out;
   }
 
-  /** Every result, each checked for cycle, environment, unique id and raw references. */
-  readResults(): Promise<Result[]> {
-    const m = this.manifest;
-    const listed = new Set(m.files.map((f) => f.path));
-    const seen = new Map<string, string>();
-    return this.all(
+  /** Every result, each checked for cycle, environment, unique id and test, times and raw references. */
+  async readResults(): Promise<Result[]> {
+    const checks = ResultChecks.forManifest(this.manifest);
+    this.results = await this.all(
       this.batches(
         BUNDLE_FILES.results,
         schemaParser(Result, BUNDLE_FILES.results),
-        m.counts.results,
-        (r, where) => {
-          if (r.cycle_id !== m.cycle_id)
-            throw new BundleError(
-              "cycle_mismatch",
-              `${where}: result names cycle ${r.cycle_id}, the manifest ${m.cycle_id}`,
-            );
-          if (r.environment !== m.environment)
-            throw new BundleError(
-              "environment_mismatch",
-              `${where}: result names environment ${r.environment}, the manifest ${m.environment}`,
-            );
-          const first = seen.get(r.result_id);
-          if (first !== undefined)
-            throw new BundleError(
-              "malformed_content",
-              `${where}: result_id ${r.result_id} already appears at ${first}`,
-            );
-          seen.set(r.result_id, where);
-          for (const ref of [r.raw.stdout, r.raw.stderr, ...(r.raw.files ?? [])])
-            if (ref !== undefined && !listed.has(ref))
-              throw new BundleError(
-                "dangling_reference",
-                `${where}: result ${r.result_id} points to ${ref}, which the bundle lacks`,
-              );
-        },
+        this.manifest.counts.results,
+        (r, where) => checks.check(r, where),
       ),
     );
+    return this.results;
   }
 
   readEvents(): Promise<CycleEvent[]> {
@@ -115,8 +103,13 @@ export class OpenedBundle {
     );
   }
 
-  /** Samples in file order, in batches of about a megabyte of text. */
+  /**
+   * Samples in file order, in batches of about a megabyte of text. Each line is checked in place
+   * (`isPlainSample`, one key count, the series' characters); a sample series may not collide
+   * with a result metric, so `readResults()` comes first.
+   */
   sampleBatches(): AsyncGenerator<Sample[]> {
+    if (!this.results) throw new Error("readResults() before sampleBatches()");
     const file = BUNDLE_FILES.samples;
     const slow = schemaParser(Sample, file);
     return this.batches(
@@ -128,9 +121,14 @@ export class OpenedBundle {
         } catch {
           return slow(line, text);
         }
-        return isPlainSample(value) ? value : slow(line, text);
+        return isPlainSample(value) &&
+          countKeysInText(text) === 4 &&
+          stringProblem(value.series) === undefined
+          ? value
+          : slow(line, text);
       },
       this.manifest.counts.samples,
+      sampleChecker(this.results),
     );
   }
 
@@ -147,77 +145,6 @@ export class OpenedBundle {
 
 function schemaParser<S extends z.ZodType>(schema: S, file: string) {
   return (line: number, text: string): z.infer<S> => parseLine(schema, file, line, text);
-}
-
-function parseManifest(bytes: Buffer): BundleManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new BundleError("malformed_manifest", `manifest.json is not JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  const schema = (json as { bundle_schema?: unknown } | null)?.bundle_schema;
-  if (typeof schema === "number" && schema !== BUNDLE_SCHEMA_VERSION)
-    throw new BundleError(
-      "unsupported_schema",
-      `bundle schema ${schema} is not one this importer reads (it reads ${BUNDLE_SCHEMA_VERSION})`,
-    );
-  const parsed = BundleManifest.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new BundleError("malformed_manifest", `manifest.json: ${issues.join("; ")}`);
-  }
-  const paths = parsed.data.files.map((f) => f.path);
-  const dup = paths.find((p, i) => paths.indexOf(p) !== i);
-  if (dup !== undefined) throw new BundleError("malformed_manifest", `manifest.json lists ${dup} twice`);
-  if (paths.includes(MANIFEST_FILE) || paths.includes(SIGNATURE_FILE))
-    throw new BundleError("malformed_manifest", "manifest.json lists itself or its signature as a file");
-  return parsed.data;
-}
-
-function checkSignature(manifest: BundleManifest, bytes: Buffer, signature: Buffer, keyring: Keyring): void {
-  const key = keyring.keys.get(manifest.signing.key_id);
-  if (!key)
-    throw new BundleError(
-      "unknown_key",
-      `signed with key ${manifest.signing.key_id.slice(0, 16)}…, which is not in keyring ${keyring.source}`,
-    );
-  if (!key.environments.has("*") && !key.environments.has(manifest.environment))
-    throw new BundleError(
-      "untrusted_environment",
-      `key ${key.keyId.slice(0, 16)}… is trusted for ${[...key.environments].join(", ")}, not for ${manifest.environment}`,
-    );
-  if (!verifyBytes(key.publicKey, bytes, signature))
-    throw new BundleError(
-      "bad_signature",
-      `manifest.sig is not a valid signature of manifest.json by key ${key.keyId.slice(0, 16)}…`,
-    );
-}
-
-function checkFiles(manifest: BundleManifest, extraction: Extraction): void {
-  const listed = new Map(manifest.files.map((f) => [f.path, f]));
-  for (const path of extraction.files.keys())
-    if (!listed.has(path))
-      throw new BundleError("unlisted_file", `${path} is in the archive but not in the manifest`);
-  for (const path of REQUIRED_FILES)
-    if (!listed.has(path))
-      throw new BundleError("missing_file", `required file ${path} is not in the manifest`);
-  for (const f of manifest.files) {
-    const got = extraction.files.get(f.path);
-    if (!got)
-      throw new BundleError("missing_file", `${f.path} is listed in the manifest but not in the archive`);
-    if (got.size !== f.size)
-      throw new BundleError("size_mismatch", `${f.path} is ${got.size} bytes, the manifest says ${f.size}`);
-    if (got.sha256 !== f.sha256)
-      throw new BundleError(
-        "checksum_mismatch",
-        `${f.path} has sha256 ${got.sha256.slice(0, 16)}…, the manifest ${f.sha256.slice(0, 16)}…`,
-      );
-  }
 }
 
 function checkCycle(manifest: BundleManifest, cycle: CycleSummary): void {
@@ -238,52 +165,75 @@ function checkCycle(manifest: BundleManifest, cycle: CycleSummary): void {
   for (const [field, got, want] of env)
     if (got !== want)
       throw new BundleError("environment_mismatch", `${where} ${field} is ${got}, the manifest says ${want}`);
+  checkCycleContent(cycle, where);
+}
+
+async function readCycle(dir: string, manifest: BundleManifest): Promise<CycleSummary> {
+  const where = BUNDLE_FILES.cycle;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await readFile(join(dir, where)));
+  } catch (error) {
+    throw new BundleError("malformed_content", `${where}: not UTF-8`, { cause: error });
+  }
+  const json = parseJsonLine(where, text.trim());
+  const problem = jsonTextProblem(text, json);
+  if (problem) throw new BundleError("malformed_content", `${where}: ${problem}`);
+  const cycle = parseValue(CycleSummary, where, json);
+  checkCycle(manifest, cycle);
+  return cycle;
 }
 
 /**
- * Opens a bundle: streams and extracts the archive under hard limits, then checks, in this order,
- * manifest presence, schema version, manifest schema, key and signature, the file list (unlisted,
- * missing, size, sha256), and cycle.json against the manifest. Each failure is a `BundleError`
- * with its reason, and the extraction is removed.
+ * Opens a bundle, in the order that makes a hostile file cheap to refuse:
+ * 1. the file's first 112 bytes: a sealed gzip header whose key is in the keyring — before
+ *    anything is inflated;
+ * 2. manifest.json and manifest.sig, the first two entries, in memory: the key, the environment it
+ *    is trusted for and the signature, then the manifest's schema and what it lists — before any
+ *    other entry is inflated;
+ * 3. every other entry as it streams: listed, of the listed size, within its bound, its sha256;
+ * 4. the seal's signature over the compressed bytes, as soon as the last byte is read;
+ * 5. cycle.json against the manifest and its own content.
+ * Each failure is a `BundleError` with its reason, and the extraction is removed.
  */
 export async function openBundle(path: string, options: OpenBundleOptions): Promise<OpenedBundle> {
   const limits = resolveLimits(options.limits);
-  const dir = await mkdtemp(join(options.workParent ?? tmpdir(), "tiers-import-"));
+  const dir = await makeStagingDir(options.workParent);
   try {
-    const extraction = await extractBundle(path, dir, limits);
-    if (!extraction.manifestBytes)
-      throw new BundleError("missing_manifest", `${MANIFEST_FILE} is not in the archive`);
-    if (!extraction.signature)
-      throw new BundleError("missing_signature", `${SIGNATURE_FILE} is not in the archive`);
-    const manifest = parseManifest(extraction.manifestBytes);
-    checkSignature(manifest, extraction.manifestBytes, extraction.signature, options.keyring);
-    checkFiles(manifest, extraction);
-    let cycleJson: unknown;
-    try {
-      const bytes = await readFile(join(dir, BUNDLE_FILES.cycle));
-      cycleJson = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch (error) {
-      throw new BundleError(
-        "malformed_content",
-        `${BUNDLE_FILES.cycle}: not JSON (${(error as Error).message})`,
-      );
-    }
-    const cycle = parseValue(CycleSummary, BUNDLE_FILES.cycle, cycleJson);
-    checkCycle(manifest, cycle);
-    // Last: what the bundle says holds; now check that no byte of how it is stored changed either.
-    checkSeal(
-      extraction.seal.header,
-      extraction.seal.bodySha256,
-      manifest.signing.key_id,
-      options.keyring.keys.get(manifest.signing.key_id)!.publicKey,
-    );
+    let sealedBy = "";
+    let sealKey: TrustedKey | undefined;
+    let manifest: BundleManifest | undefined;
+    const recordFiles = new Set<string>([BUNDLE_FILES.results, BUNDLE_FILES.events]);
+    const extraction = await extractBundle(path, dir, limits, {
+      onSealHeader: (header) => {
+        sealedBy = checkSealHeader(header);
+        sealKey = trustedKeyFor(options.keyring, sealedBy, "the archive is sealed by");
+      },
+      onManifest: (bytes, signature) => {
+        const verified = verifyManifest(bytes, signature, options.keyring, sealedBy, limits);
+        manifest = verified.manifest;
+        return verified.listed;
+      },
+      maxSizeOf: (file) =>
+        file === BUNDLE_FILES.cycle
+          ? limits.maxCycleBytes
+          : recordFiles.has(file)
+            ? limits.maxRecordFileBytes
+            : limits.maxEntryBytes,
+      onScanned: (scan) =>
+        checkSeal(scan.seal.header, scan.seal.bodySha256, manifest!.signing.key_id, sealKey!.publicKey),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const cycle = await readCycle(dir, manifest!);
     return new OpenedBundle(
       path,
-      manifest,
+      manifest!,
       extraction.manifestBytes,
       cycle,
       { sha256: extraction.archiveSha256, bytes: extraction.compressedBytes },
       dir,
+      limits,
+      options.signal,
     );
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
@@ -291,7 +241,10 @@ export async function openBundle(path: string, options: OpenBundleOptions): Prom
   }
 }
 
-/** Opens a bundle and reads every line of it; resolves with the manifest if all of it holds. */
+/**
+ * Opens a bundle and reads every line of it through the same checks the importer applies;
+ * resolves with the manifest if all of it holds (`orchestrator verify-bundle`).
+ */
 export async function verifyBundle(path: string, options: OpenBundleOptions): Promise<BundleManifest> {
   const bundle = await openBundle(path, options);
   try {

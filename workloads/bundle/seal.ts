@@ -38,14 +38,19 @@ export function sealFor(key: SigningKey, bodySha256: Buffer): Buffer {
 export const SEAL_OFFSET = KEY_ID_AT;
 
 /**
- * Checks a bundle file's seal: the header is exactly the sealed layout, made by the key that
- * signed the manifest, and the signature holds over the bytes after it.
+ * Checks the first bytes of a bundle file, before anything is inflated: a gzip file (else
+ * `corrupt_gzip`) whose header is exactly the sealed layout (else `bad_seal`). Returns the id of
+ * the key that sealed it.
  */
-export function checkSeal(header: Buffer, bodySha256: Buffer, keyId: string, publicKey: KeyObject): void {
+export function checkSealHeader(header: Buffer): string {
   const template = sealHeaderTemplate();
-  if (header.length < SEAL_HEADER_BYTES) {
+  if (header.length >= 2 && (header[0] !== 0x1f || header[1] !== 0x8b))
+    throw new BundleError(
+      "corrupt_gzip",
+      `not a gzip file: it starts with 0x${header.subarray(0, 2).toString("hex")}, gzip with 0x1f8b`,
+    );
+  if (header.length < SEAL_HEADER_BYTES)
     throw new BundleError("bad_seal", "the file is shorter than a sealed bundle header");
-  }
   for (let i = 0; i < KEY_ID_AT; i++) {
     if (header[i] !== template[i]) {
       const what =
@@ -66,7 +71,15 @@ export function checkSeal(header: Buffer, bodySha256: Buffer, keyId: string, pub
       );
     }
   }
-  const sealedBy = header.subarray(KEY_ID_AT, SIGNATURE_AT).toString("hex");
+  return header.subarray(KEY_ID_AT, SIGNATURE_AT).toString("hex");
+}
+
+/**
+ * Checks a bundle file's seal once all of it was read: the header holds (`checkSealHeader`), the
+ * key that sealed it signed the manifest, and the signature holds over the bytes after it.
+ */
+export function checkSeal(header: Buffer, bodySha256: Buffer, keyId: string, publicKey: KeyObject): void {
+  const sealedBy = checkSealHeader(header);
   if (sealedBy !== keyId) {
     throw new BundleError(
       "bad_seal",

@@ -3,11 +3,15 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
-import type { RegionRole } from "../../tiers/schema/names.js";
+import { CYCLE_ID, ENVIRONMENT_ID, type RegionRole } from "../../tiers/schema/names.js";
 import { BUNDLE_SCHEMA_VERSION, BundleManifest } from "../shared/bundle-manifest.js";
 import { CycleEvent, CycleSummary, Sample } from "../shared/cycle.js";
 import { Result } from "../shared/result.js";
 import { checkEntryPath } from "./archive-reader.js";
+import { checkCycleContent, resultMetricKeys, ResultChecks } from "./content-check.js";
+import { BundleError } from "./errors.js";
+import { jsonValueProblem, stringProblem } from "./json-check.js";
+import { DEFAULT_BUNDLE_LIMITS } from "./limits.js";
 import { writeTarGz, type ArchiveEntry } from "./archive-writer.js";
 import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, bundleFileName } from "./layout.js";
 import { signBytes, type SigningKey } from "./keys.js";
@@ -47,6 +51,22 @@ function misuse(message: string): TiersError {
   return new TiersError(ExitCode.Internal, `bundle writer: ${message}`);
 }
 
+/** A record the reader would refuse: its JSON problem, a line beyond the bound, a content rule. */
+function checkRecord(what: string, value: unknown, body?: () => void): string {
+  const problem = jsonValueProblem(value);
+  if (problem) throw misuse(`${what}: ${problem}`);
+  try {
+    body?.();
+  } catch (error) {
+    if (error instanceof BundleError) throw misuse(`${what}: ${error.detail}`);
+    throw error;
+  }
+  const line = JSON.stringify(value);
+  if (Buffer.byteLength(line) > DEFAULT_BUNDLE_LIMITS.maxLineBytes)
+    throw misuse(`${what} is longer than ${DEFAULT_BUNDLE_LIMITS.maxLineBytes} bytes as one line`);
+  return line;
+}
+
 /**
  * Writes a Bundle v1 without holding its content in memory: results, samples and events stream to
  * staging files whose sizes and sha256 are computed as they are written; `finish` writes the
@@ -59,6 +79,10 @@ export class BundleWriter {
   private cycle: CycleSummary | undefined;
   private readonly rawRefs: { resultId: string; path: string }[] = [];
   private state: "open" | "finished" | "aborted" = "open";
+  private readonly resultChecks: ResultChecks;
+  private readonly written: Result[] = [];
+  /** `phase\0series` of samples whose series could collide with a result metric's name. */
+  private readonly colonSeries = new Set<string>();
 
   private constructor(
     private readonly options: BundleWriterOptions,
@@ -66,9 +90,18 @@ export class BundleWriter {
     private readonly results: StagedFile,
     private readonly samples: StagedFile,
     private readonly events: StagedFile,
-  ) {}
+  ) {
+    this.resultChecks = new ResultChecks({
+      cycle_id: options.identity.cycle_id,
+      environment: options.identity.environment,
+    });
+  }
 
   static async create(options: BundleWriterOptions): Promise<BundleWriter> {
+    const { cycle_id, environment } = options.identity;
+    if (!CYCLE_ID.test(cycle_id)) throw misuse(`cycle id ${JSON.stringify(cycle_id)} is not a cycle id`);
+    if (!ENVIRONMENT_ID.test(environment))
+      throw misuse(`environment ${JSON.stringify(environment)} is not an environment id`);
     const parent = options.stagingParent ?? tmpdir();
     await mkdir(parent, { recursive: true });
     const staging = await mkdtemp(join(parent, "tiers-bundle-"));
@@ -101,19 +134,28 @@ export class BundleWriter {
     this.ensureOpen();
     const r = Result.parse(result);
     this.checkOwnership(`result ${r.result_id}`, r.cycle_id, r.environment);
+    const line = checkRecord(`result ${r.result_id}`, r, () =>
+      this.resultChecks.check(r, `result ${r.result_id}`),
+    );
     for (const path of [r.raw.stdout, r.raw.stderr, ...(r.raw.files ?? [])])
       if (path !== undefined) this.rawRefs.push({ resultId: r.result_id, path });
-    await this.results.writeLine(JSON.stringify(r));
+    this.written.push(r);
+    await this.results.writeLine(line);
   }
 
   async addSample(sample: Sample): Promise<void> {
     this.ensureOpen();
-    await this.samples.writeLine(JSON.stringify(Sample.parse(sample)));
+    const s = Sample.parse(sample);
+    const problem = stringProblem(s.series);
+    if (problem) throw misuse(`sample series ${JSON.stringify(s.series)} ${problem}`);
+    if (s.phase !== null && s.series.includes(":")) this.colonSeries.add(`${s.phase}\u0000${s.series}`);
+    await this.samples.writeLine(JSON.stringify(s));
   }
 
   async addEvent(event: CycleEvent): Promise<void> {
     this.ensureOpen();
-    await this.events.writeLine(JSON.stringify(CycleEvent.parse(event)));
+    const e = CycleEvent.parse(event);
+    await this.events.writeLine(checkRecord(`event ${e.kind}`, e));
   }
 
   /** Stores a tool's untouched output as `raw/<name>` and returns that bundle path. */
@@ -133,6 +175,7 @@ export class BundleWriter {
     this.ensureOpen();
     const s = CycleSummary.parse(summary);
     this.checkOwnership("the cycle summary", s.cycle_id, s.environment.id);
+    checkRecord("the cycle summary", s, () => checkCycleContent(s, "cycle.json"));
     this.cycle = s;
   }
 
@@ -143,6 +186,10 @@ export class BundleWriter {
     for (const ref of this.rawRefs)
       if (!this.raw.has(ref.path))
         throw misuse(`result ${ref.resultId} points to ${ref.path}, which was not added`);
+    const metricKeys = resultMetricKeys(this.written);
+    for (const key of this.colonSeries)
+      if (metricKeys.has(key))
+        throw misuse(`sample series ${JSON.stringify(key.split("\u0000")[1])} collides with a result metric`);
     const id = this.options.identity;
     const createdAt = this.options.createdAt ?? new Date();
     const mtime = Math.floor(createdAt.getTime() / 1000);

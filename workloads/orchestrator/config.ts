@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
+import { MAX_SECRET_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { validateSource } from "../../tiers/config/validate.js";
 import { readYamlFile, syntheticSource } from "../../tiers/config/yaml-source.js";
 import { loadEnvironmentFile, type BundleStoreConfig } from "./environment-file.js";
@@ -29,24 +30,33 @@ export const SutConfig = z.discriminatedUnion("mode", [
 ]);
 export type SutConfig = z.infer<typeof SutConfig>;
 
+/** `host:port`, the port within `min`…65535, checked before anything is created on disk. */
+function hostPort(min: 0 | 1) {
+  const expected = `host:port with a port from ${min} to 65535${min === 0 ? " (0: any free port)" : ""}`;
+  return z.string().superRefine((value, ctx) => {
+    const m = /^([^:\s]+):(\d{1,5})$/.exec(value);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < min || port > 65535)
+      ctx.addIssue({
+        code: "custom",
+        message: m ? "the port is out of range" : "not host:port",
+        params: { got: JSON.stringify(value), expected },
+      });
+  });
+}
+
 export const OrchestratorConfig = z.strictObject({
   /** The plan environment this orchestrator is (its id in the plan). */
   environment: z.string().min(1),
   data_dir: z.string().min(1),
-  listen: z
-    .string()
-    .regex(/^[^:]+:\d{1,5}$/, { message: "expected host:port" })
-    .default("127.0.0.1:8080"),
+  listen: hostPort(0).default("127.0.0.1:8080"),
   api_token: z.string().min(16, { message: "expected a token of at least 16 characters" }).optional(),
   api_token_file: z.string().optional(),
   signing_key_file: z.string().optional(),
   plan_file: z.string().optional(),
   sut: SutConfig.default({ mode: "local", port: 0, cpu_ms: 2, delay_ms: 0, error_rate: 0, fake_clock: true }),
   /** `host:port` of an iperf3 server; without one the adapter starts its own on loopback. */
-  iperf3_server: z
-    .string()
-    .regex(/^[^:]+:\d{1,5}$/)
-    .optional(),
+  iperf3_server: hostPort(1).optional(),
   /** One-way latency (ms) the local fault proxy adds between load generator and SUT: a simulated region. */
   region_latency_ms: z.number().min(0).max(10_000).default(0),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
@@ -80,8 +90,50 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
 };
 
+/** The command-line flag of each key the commands set (`serve --listen` …), for messages. */
+const CLI_FLAGS: Readonly<Record<string, string>> = {
+  environment: "--env",
+  data_dir: "--data-dir",
+  listen: "--listen",
+  api_token_file: "--token-file",
+  plan_file: "--plan",
+  region_latency_ms: "--region-latency-ms",
+};
+
 /** Every environment variable the orchestrator's config reads (they override its config file). */
 export const ORCHESTRATOR_ENV_VARIABLES: readonly string[] = [...Object.keys(ENV_KEYS), "TIERS_SUT_URL"];
+
+/**
+ * The API token from a file: a regular file of at most `MAX_SECRET_BYTES`, UTF-8, that neither its
+ * group nor others can read or write (like the signing key, and stricter: the cluster hands the
+ * token over in `TIERS_API_TOKEN`, so a token file has no reason to be group-readable).
+ */
+function readTokenFile(path: string, at: Omit<ConfigIssue, "message">): string {
+  let mode: number;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    mode = 0;
+  }
+  const read = readTextFile(path, { maxBytes: MAX_SECRET_BYTES });
+  if (read.text === undefined)
+    throw new ConfigError(read.issues.map((i) => ({ ...at, message: `${path}: ${i.message}`, ...pick(i) })));
+  if ((mode & 0o077) !== 0)
+    throw new ConfigError([
+      {
+        ...at,
+        message: `token file ${path} is readable or writable by its group or others (mode ${mode.toString(8).padStart(4, "0")}); run chmod 600 ${path}`,
+        got: mode.toString(8).padStart(4, "0"),
+        expected: "0600 or 0400",
+      },
+    ]);
+  return read.text.trim();
+}
+
+const pick = (i: ConfigIssue) => ({
+  ...(i.got !== undefined ? { got: i.got } : {}),
+  ...(i.expected !== undefined ? { expected: i.expected } : {}),
+});
 
 /**
  * Loads the config from a file, the environment and command-line overrides (in that order), all
@@ -101,31 +153,45 @@ export function loadOrchestratorConfig(
     issues.push(...read.issues);
     if (read.source) {
       source = read.source;
-      data = { ...(read.source.data as Record<string, unknown>) };
+      const d = read.source.data;
+      if (d !== null && typeof d === "object" && !Array.isArray(d))
+        data = { ...(d as Record<string, unknown>) };
     }
   }
+  // Where each value came from when not from the file: a problem is reported there.
+  const origins = new Map<string, { file: string; path: string }>();
   for (const [key, field] of Object.entries(ENV_KEYS)) {
-    if (env[key] !== undefined) data[field] = env[key];
+    if (env[key] === undefined) continue;
+    data[field] = env[key];
+    origins.set(field, { file: "environment", path: key });
   }
-  if (env.TIERS_SUT_URL !== undefined) data.sut = { mode: "external", url: env.TIERS_SUT_URL };
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) data[k] = v;
+  if (env.TIERS_SUT_URL !== undefined) {
+    data.sut = { mode: "external", url: env.TIERS_SUT_URL };
+    origins.set("sut", { file: "environment", path: "TIERS_SUT_URL" });
+  }
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    data[k] = v;
+    origins.set(k, { file: "command line", path: CLI_FLAGS[k] ?? k });
+  }
   if (issues.length > 0) throw new ConfigError(issues, `invalid orchestrator config`);
   const checked = validateSource(OrchestratorConfig, { ...source, data });
-  if (!checked.value) throw new ConfigError(checked.issues, "invalid orchestrator config");
+  if (!checked.value)
+    throw new ConfigError(
+      checked.issues.map((i) => {
+        const origin = origins.get(i.path.split(/[.[]/)[0]!);
+        return origin ? { ...pick(i), message: i.message, ...origin } : i;
+      }),
+      "invalid orchestrator config",
+    );
   const c = checked.value;
   let token = c.api_token;
   if (token === undefined && c.api_token_file !== undefined) {
-    try {
-      token = readFileSync(c.api_token_file, "utf8").trim();
-    } catch (error) {
-      throw new ConfigError([
-        {
-          file: file ?? "environment",
-          path: "api_token_file",
-          message: `cannot read: ${(error as Error).message}`,
-        },
-      ]);
-    }
+    const at = origins.get("api_token_file") ?? {
+      ...source.positionOf(["api_token_file"]),
+      path: "api_token_file",
+    };
+    token = readTokenFile(c.api_token_file, at);
   }
   if (requireToken && (token === undefined || token.length < 16)) {
     throw new ConfigError([

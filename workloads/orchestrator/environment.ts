@@ -1,9 +1,11 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { statSync } from "node:fs";
-import { basename } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { basename, dirname, resolve } from "node:path";
 import { ConfigError } from "../../tiers/config/issues.js";
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
+import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../tiers/schema/names.js";
 import { formatKeyringLine } from "../bundle/keyring.js";
 import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
 import type { ApiService } from "./api/server.js";
@@ -15,7 +17,7 @@ import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
 import type { BundleLocation } from "./export/upload-bundle.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
-import { acceptPlan } from "./plan-input.js";
+import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
 
 /** Refuses a resume the controller would refuse, before anything starts (HTTP 400 / exit 3). */
@@ -30,9 +32,6 @@ function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void
         : undefined;
   if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
 }
-
-/** A cycle id a caller may choose (the local runner gives all environments of a run the same one). */
-const CYCLE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 interface Running {
   readonly cycleId: string;
@@ -60,26 +59,15 @@ export class Environment implements ApiService {
 
   /** Opens the environment's directory and store, its key (made on first use), and starts its runtime. */
   static async open(config: ResolvedConfig): Promise<Environment> {
-    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
+    // The plan is read and checked before anything is created on disk.
     let defaultPlan: CyclePlan | undefined;
     let cpuMillis = 1000;
     if (config.plan_file !== undefined) {
-      let data: unknown;
-      try {
-        data = JSON.parse(await readFile(config.plan_file, "utf8"));
-      } catch (error) {
-        throw new ConfigError([
-          {
-            file: config.plan_file,
-            path: "(file)",
-            message: `cannot read the plan: ${(error as Error).message}`,
-          },
-        ]);
-      }
-      const accepted = acceptPlan(data, config.environment, config.plan_file);
+      const accepted = acceptPlan(readPlanJson(config.plan_file), config.environment, config.plan_file);
       defaultPlan = accepted.plan;
       cpuMillis = accepted.environment.resources.cpu_millis;
     }
+    await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
     const store = EnvStore.open(config.paths.db);
     try {
       const key = await loadOrCreateSigningKey(config.signing_key_file);
@@ -176,7 +164,7 @@ export class Environment implements ApiService {
           path: "cycle_id",
           message: "not a valid cycle id",
           got: JSON.stringify(b.cycle_id),
-          expected: "letters, digits, . _ - (up to 80), starting with a letter or digit",
+          expected: CYCLE_ID_EXPECTED,
         },
       ]);
     }
@@ -231,15 +219,19 @@ export class Environment implements ApiService {
     };
   }
 
-  /** Exports the cycle's bundle and, on EKS, uploads it to the environment's S3 prefix. */
+  /**
+   * The API's export: the cycle's bundle, uploaded on EKS to the environment's S3 prefix; the
+   * answer names the bundle's file, not where it lies on this server.
+   */
   async exportBundle(cycleId: string): Promise<ExportedBundle & { location?: BundleLocation }> {
     const exported = await this.exportToVolume(cycleId);
+    const answer = { ...exported, file: basename(exported.file) };
     const store = this.config.bundle_store;
-    if (store.kind !== "s3") return exported;
+    if (store.kind !== "s3") return answer;
     // Loaded on first use: the AWS SDK is large, and only environments with a bucket need it.
     const { environmentS3Client, uploadBundle } = await import("./export/upload-bundle.js");
     this.s3 ??= environmentS3Client(store);
-    return { ...exported, location: await uploadBundle(this.s3, store, exported) };
+    return { ...answer, location: await uploadBundle(this.s3, store, exported) };
   }
 
   private async exportToVolume(cycleId: string): Promise<ExportedBundle> {
@@ -255,6 +247,22 @@ export class Environment implements ApiService {
         iperf3_server: this.config.iperf3_server ?? null,
       },
     });
+  }
+
+  /** This environment's own absolute paths, which the API replaces in every answer. */
+  serverPaths(): { path: string; as: string }[] {
+    const c = this.config;
+    return [
+      { path: c.data_dir, as: "<data-dir>" },
+      { path: dirname(c.signing_key_file), as: "<key-dir>" },
+      ...(c.plan_file !== undefined ? [{ path: dirname(resolve(c.plan_file)), as: "<plan-dir>" }] : []),
+      ...(c.api_token_file !== undefined
+        ? [{ path: dirname(resolve(c.api_token_file)), as: "<token-dir>" }]
+        : []),
+      { path: tmpdir(), as: "<tmp>" },
+      { path: homedir(), as: "<home>" },
+      { path: process.cwd(), as: "<cwd>" },
+    ].filter((p) => p.path.length > 1);
   }
 
   bundles(): readonly unknown[] {

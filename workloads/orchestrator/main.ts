@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ExitCode, exitCodeOf, TiersError } from "../../tiers/errors.js";
+import { escapeControls } from "../../tiers/safe-text.js";
 import { registerBundleCommands } from "./cli/bundle-commands.js";
 import { registerRunCycle } from "./cli/run-cycle.js";
 import { registerServe } from "./cli/serve.js";
@@ -17,9 +18,11 @@ async function run(body: () => Promise<number | void>): Promise<void> {
   } catch (error) {
     process.exitCode = exitCodeOf(error);
     process.stderr.write(
-      error instanceof TiersError
-        ? `error: ${error.message}\n`
-        : `internal error: ${(error as Error).stack ?? String(error)}\n`,
+      escapeControls(
+        error instanceof TiersError
+          ? `error: ${error.message}\n`
+          : `internal error: ${(error as Error).stack ?? String(error)}\n`,
+      ),
     );
   }
 }

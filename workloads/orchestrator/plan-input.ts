@@ -1,4 +1,5 @@
 import { ConfigError, describeValue, formatPath, type ConfigIssue } from "../../tiers/config/issues.js";
+import { MAX_PLAN_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { hashPlan } from "../../tiers/plan/hash.js";
 import { CyclePlan, type PlanEnvironment } from "../../tiers/plan/schema.js";
 
@@ -49,4 +50,25 @@ export function acceptPlan(
   }
   if (issues.length > 0) throw new ConfigError(issues, "invalid plan");
   return { plan, environment: environment! };
+}
+
+/**
+ * A JSON file a command is given (a plan, a Result): a regular file within `MAX_PLAN_BYTES`, UTF-8,
+ * JSON — or a ConfigError saying which of those it is not (exit 3, nothing started).
+ */
+export function readJsonFile(file: string, what: string): unknown {
+  const read = readTextFile(file, { maxBytes: MAX_PLAN_BYTES });
+  if (read.text === undefined) throw new ConfigError(read.issues, `cannot read ${file}`);
+  try {
+    return JSON.parse(read.text) as unknown;
+  } catch (error) {
+    throw new ConfigError([
+      { file, path: "(file)", message: `not JSON: ${(error as Error).message}`, expected: what },
+    ]);
+  }
+}
+
+/** A plan file's JSON (`tiers plan --json`). */
+export function readPlanJson(file: string): unknown {
+  return readJsonFile(file, "a CyclePlan (tiers plan --json)");
 }

@@ -1,5 +1,7 @@
 /** `tiers central import`: loaded only when the command runs (see central.ts). */
+import { ConfigError } from "../../../tiers/config/issues.js";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
+import { escapeControls } from "../../../tiers/safe-text.js";
 import { formatDuration } from "../../../tiers/units.js";
 import { BundleError } from "../../../workloads/bundle/errors.js";
 import { loadKeyring } from "../../../workloads/bundle/keyring.js";
@@ -21,15 +23,33 @@ function describeInboxEvent(e: InboxEvent): string {
     case "imported":
       return `${describeOutcome(e.outcome)} → ${e.movedTo}`;
     case "rejected":
-      return `refused   ${e.file}  (${e.error.reason}) ${e.error.detail} → ${e.movedTo}`;
+      return `refused   ${e.file}  (${e.reason}) ${e.detail} → ${e.movedTo}`;
     case "deferred":
       return `deferred  ${e.file}  ${e.error instanceof Error ? e.error.message : String(e.error)} (kept in the inbox, retried)`;
   }
 }
 
+/** `--poll-ms`: a whole number of milliseconds from 50 to one hour, checked before anything is opened. */
+export function pollMsFrom(flag: string | undefined): number | undefined {
+  if (flag === undefined) return undefined;
+  const n = Number(flag);
+  if (!/^\d+$/.test(flag.trim()) || n < 50 || n > 3_600_000)
+    throw new ConfigError([
+      {
+        file: "command line",
+        path: "--poll-ms",
+        message: "not a poll interval",
+        got: JSON.stringify(flag),
+        expected: "an integer number of milliseconds from 50 to 3600000",
+      },
+    ]);
+  return n;
+}
+
 export async function runImport(paths: string[], flags: ImportFlags): Promise<number> {
   if (paths.length === 0 && flags.watch === undefined)
     throw new TiersError(ExitCode.Usage, "give bundle files or directories to import, or --watch DIR");
+  const pollMs = pollMsFrom(flags.pollMs);
   const keyring = await loadKeyring(resolveKeyringLocation(flags.keyring));
   let files: string[];
   try {
@@ -40,42 +60,48 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
       `cannot read ${(error as NodeJS.ErrnoException).path ?? "a path"}: ${(error as Error).message}`,
     );
   }
-  const cdb = await openResultsDb(flags.db, true);
+  // SIGINT/SIGTERM stop the import in progress: its transaction rolls back, its extraction is
+  // removed, and the command exits 130 (README "Exit codes").
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const say = (line: string) => process.stdout.write(`${escapeControls(line, { lines: false })}\n`);
   let refused = 0;
   try {
-    for (const file of files) {
-      try {
-        process.stdout.write(`${describeOutcome(await importBundle(cdb, file, { keyring }))}\n`);
-      } catch (error) {
-        if (!(error instanceof BundleError)) throw error;
-        refused++;
-        process.stdout.write(`refused   ${file}  (${error.reason}) ${error.detail}\n`);
+    const cdb = await openResultsDb(flags.db, true);
+    try {
+      for (const file of files) {
+        if (controller.signal.aborted) break;
+        try {
+          say(describeOutcome(await importBundle(cdb, file, { keyring, signal: controller.signal })));
+        } catch (error) {
+          if (!(error instanceof BundleError)) throw error;
+          refused++;
+          say(`refused   ${file}  (${error.reason}) ${error.detail}`);
+        }
       }
-    }
-    if (flags.watch !== undefined) {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      process.stdout.write(`watching ${flags.watch} (imported/ and rejected/ beside it); stop with Ctrl-C\n`);
-      try {
+      if (flags.watch !== undefined && !controller.signal.aborted) {
+        say(`watching ${flags.watch} (imported/ and rejected/ beside it); stop with Ctrl-C`);
         await watchInbox(cdb, {
           dir: flags.watch,
           keyring,
           signal: controller.signal,
-          ...(flags.pollMs !== undefined ? { pollMs: Number(flags.pollMs) } : {}),
-          onEvent: (e) => process.stdout.write(`${describeInboxEvent(e)}\n`),
+          ...(pollMs !== undefined ? { pollMs } : {}),
+          onEvent: (e) => say(describeInboxEvent(e)),
         });
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
+        say("stopped watching");
+        return ExitCode.Interrupted;
       }
-      process.stdout.write("stopped watching\n");
-      return ExitCode.Interrupted;
+    } finally {
+      await cdb.close();
     }
   } finally {
-    await cdb.close();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
+  if (controller.signal.aborted)
+    throw new TiersError(ExitCode.Interrupted, "interrupted: the bundle being imported was not stored");
   if (refused > 0) {
     process.stderr.write(
       `error: ${refused} of ${files.length} bundle${files.length === 1 ? "" : "s"} refused; nothing of them was stored\n`,

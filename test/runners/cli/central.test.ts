@@ -38,7 +38,12 @@ beforeAll(async () => {
     await generateAndWrite({ tier: "base", cycleId: "c-cli-bad" }, keys.key, join(dir.path, "base"))
   ).path;
   bad = await corrupt.build(
-    { path: base, key: keys.key, strangerKey: await generateSigningKey(join(dir.path, "stranger.pem")) },
+    {
+      path: base,
+      stored: base,
+      key: keys.key,
+      strangerKey: await generateSigningKey(join(dir.path, "stranger.pem")),
+    },
     join(dir.path, "in"),
   );
 });
@@ -96,7 +101,7 @@ describe("tiers central import", () => {
     [
       ["central", "import", "nowhere.tar.gz", "--keyring", "none"],
       3,
-      "error: keyring none cannot be read (ENOENT)",
+      "error: keyring none cannot be read (file not found)",
     ],
     [["central", "report", "--db", "missing.db"], 3, `error: no results database at ${"missing.db"}`],
     [

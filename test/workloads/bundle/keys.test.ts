@@ -130,7 +130,7 @@ describe("keyring", () => {
 
   it("says what a keyring is when the file is missing", async () => {
     await expect(loadKeyring(join(dir.path, "none"))).rejects.toThrow(
-      `keyring ${join(dir.path, "none")} cannot be read (ENOENT); it lists each environment's public key: "<environment> ed25519 <base64 key>"`,
+      `keyring ${join(dir.path, "none")} cannot be read (file not found); it lists each environment's public key: "<environment> ed25519 <base64 key>"`,
     );
   });
 });

@@ -48,15 +48,20 @@ describe.each(DB_TARGETS)("a %s database that is old, new, locked or missing", (
 
   it("migrates a database on an older schema and keeps its data", async () => {
     const { cdb } = await fresh();
-    await new Migrator({ db: cdb.db, provider: migrationProvider(cdb.kind) }).migrateTo("001_core");
-    expect(await appliedMigrations(cdb)).toStrictEqual(["001_core"]);
+    // A database as the previous version left it: today's import, then 003 taken back.
+    await migrateToLatest(cdb);
     expect((await importBundle(cdb, bundleA, { keyring })).status).toBe("imported");
+    await new Migrator({ db: cdb.db, provider: migrationProvider(cdb.kind) }).migrateTo(
+      "002_history_indexes",
+    );
+    expect(await appliedMigrations(cdb)).toStrictEqual(["001_core", "002_history_indexes"]);
     const before = await fingerprint(cdb);
     await expect(requireLatestSchema(cdb)).rejects.toThrow(
-      `database ${cdb.location} is at schema 001_core, this tiers needs 002_history_indexes; run tiers central import (it migrates) on it first`,
+      `database ${cdb.location} is at schema 002_history_indexes, this tiers needs 003_exact_content; run tiers central import (it migrates) on it first`,
     );
-    expect(await migrateToLatest(cdb)).toStrictEqual(["002_history_indexes"]);
-    expect(await fingerprint(cdb)).toStrictEqual(before);
+    expect(await migrateToLatest(cdb)).toStrictEqual(["003_exact_content"]);
+    // The rows are what they were; 003's columns are empty for them.
+    expect(await fingerprint(cdb, { omit: ["environment_name", "value_bool"] })).toStrictEqual(before);
     await requireLatestSchema(cdb);
     expect(await migrateToLatest(cdb)).toStrictEqual([]);
   });
@@ -67,9 +72,9 @@ describe.each(DB_TARGETS)("a %s database that is old, new, locked or missing", (
     await cdb.db
       .withTables<{ kysely_migration: { name: string; timestamp: string } }>()
       .insertInto("kysely_migration")
-      .values({ name: "003_future", timestamp: new Date().toISOString() })
+      .values({ name: "004_future", timestamp: new Date().toISOString() })
       .execute();
-    const message = `database ${cdb.location} was migrated by a newer tiers (it has migration 003_future, this one knows up to 002_history_indexes); use that version or another database`;
+    const message = `database ${cdb.location} was migrated by a newer tiers (it has migration 004_future, this one knows up to 003_exact_content); use that version or another database`;
     await expect(migrateToLatest(cdb)).rejects.toThrow(message);
     await expect(requireLatestSchema(cdb)).rejects.toThrow(message);
   });
@@ -142,9 +147,10 @@ describe("where the database is and how long a write waits", () => {
   it("reads TIERS_DB_BUSY_TIMEOUT_MS and refuses what is not milliseconds", () => {
     expect(busyTimeoutFrom({})).toBe(30_000);
     expect(busyTimeoutFrom({ TIERS_DB_BUSY_TIMEOUT_MS: "250" })).toBe(250);
-    expect(() => busyTimeoutFrom({ TIERS_DB_BUSY_TIMEOUT_MS: "soon" })).toThrow(
-      'environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got "soon", expected an integer ≥ 0)',
-    );
+    for (const raw of ["soon", "-1", "1e3", "99999999999"])
+      expect(() => busyTimeoutFrom({ TIERS_DB_BUSY_TIMEOUT_MS: raw })).toThrow(
+        `environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got ${JSON.stringify(raw)}, expected an integer from 0 to 86400000)`,
+      );
   });
 });
 
@@ -159,7 +165,7 @@ describe("a database that is missing or not a database", () => {
   it("creates a missing SQLite file (and its directory) for import", async () => {
     const cdb = await openCentralDb(join(dir.path, "new", "deep", "results.db"), { create: true });
     try {
-      expect(await migrateToLatest(cdb)).toHaveLength(2);
+      expect(await migrateToLatest(cdb)).toHaveLength(3);
     } finally {
       await cdb.close();
     }

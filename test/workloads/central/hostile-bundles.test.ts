@@ -1,4 +1,6 @@
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLE_REFUSALS, BundleError } from "../../../workloads/bundle/errors.js";
 import {
@@ -8,44 +10,69 @@ import {
   type Keyring,
 } from "../../../workloads/bundle/keyring.js";
 import { generateSigningKey } from "../../../workloads/bundle/keys.js";
+import { verifyBundle } from "../../../workloads/bundle/reader.js";
 import { openCentralDb, type CentralDb } from "../../../workloads/central/db/connect.js";
 import { migrateToLatest } from "../../../workloads/central/db/migrate.js";
 import { importBundle } from "../../../workloads/central/import/import-bundle.js";
 import { generateAndWrite, makeKeys } from "../../support/bundles.js";
 import { DB_TARGETS, fingerprint, makeDatabase } from "../../support/databases.js";
-import { HOSTILE_CASES, type BaseBundle } from "../../support/hostile-bundles.js";
+import { HOSTILE_CASES, type BaseBundle, type HostileCase } from "../../support/hostile-bundles.js";
 import { tempDir } from "../../support/temp.js";
+
+const CLI = join(import.meta.dirname, "..", "..", "..", "bin", "tiers.js");
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let base: BaseBundle;
 let keyring: Keyring;
+let keyringPath: string;
 let env2Keyring: Keyring;
-let goodBundle: string;
+let bothKeyring: Keyring;
 const built = new Map<string, string>();
+
+const keyringOf = (c: HostileCase) => (c.keyringFor ? env2Keyring : c.trustStranger ? bothKeyring : keyring);
+const optionsOf = (c: HostileCase) => ({ keyring: keyringOf(c), ...(c.limits ? { limits: c.limits } : {}) });
+/** Cases that need nothing but the defaults, so the CLI sees them as the suite does. */
+const plain = (c: HostileCase) => !c.limits && !c.keyringFor && !c.trustStranger;
+/** Cases about what the database already holds (a bundle file alone is fine). */
+const aboutStored = new Set<string>(["bundle_conflict", "duplicate_cycle", "duplicate_result"]);
+const standalone = (c: HostileCase) =>
+  !aboutStored.has(c.reason) && c.name !== "another plan for the stored cycle";
 
 beforeAll(async () => {
   dir = await tempDir();
-  const keys = await makeKeys(dir.path, ["env-1"]);
+  const keys = await makeKeys(dir.path);
+  keyringPath = keys.keyringPath;
   keyring = await loadKeyring(keys.keyringPath);
   env2Keyring = parseKeyring(formatKeyringLine("env-2", keys.key.publicRaw), "env-2 only");
   const strangerKey = await generateSigningKey(join(dir.path, "stranger.pem"));
-  // The base: a chaos cycle (faults, raw files, every file kind), small enough to rebuild 30 times.
+  bothKeyring = parseKeyring(
+    [formatKeyringLine("*", keys.key.publicRaw), formatKeyringLine("*", strangerKey.publicRaw)].join("\n"),
+    "both keys",
+  );
+  // The base: a chaos cycle (faults, raw files, every file kind), small enough to rebuild 90 times.
   const w = await generateAndWrite(
     { tier: "chaos", cycleId: "c-hostile", timeScale: 0.01 },
     keys.key,
     join(dir.path, "base"),
   );
-  base = { path: w.path, key: keys.key, strangerKey };
-  goodBundle = (await generateAndWrite({ tier: "base", cycleId: "c-good" }, keys.key, join(dir.path, "good")))
-    .path;
-  for (const c of HOSTILE_CASES) built.set(c.name, await c.build(base, join(dir.path, "base")));
+  const stored = (
+    await generateAndWrite({ tier: "base", cycleId: "c-good" }, keys.key, join(dir.path, "good"))
+  ).path;
+  base = { path: w.path, stored, key: keys.key, strangerKey };
+  // The plain cases in a directory of their own: the CLI imports that directory as a user would.
+  await mkdir(join(dir.path, "plain"));
+  await mkdir(join(dir.path, "tuned"));
+  for (const c of HOSTILE_CASES)
+    built.set(c.name, await c.build(base, join(dir.path, plain(c) ? "plain" : "tuned")));
 });
 afterAll(() => dir?.remove());
 
-it("covers at least twenty hostile bundles and names a distinct reason for most", () => {
-  expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(20);
-  expect(new Set(HOSTILE_CASES.map((c) => c.reason)).size).toBeGreaterThanOrEqual(25);
+it("covers at least sixty hostile bundles across the classes of refusal", () => {
+  expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(60);
+  expect(new Set(HOSTILE_CASES.map((c) => c.name)).size).toBe(HOSTILE_CASES.length);
   for (const c of HOSTILE_CASES) expect(Object.keys(BUNDLE_REFUSALS)).toContain(c.reason);
+  // Every refusal the reader can make about a file has a case (the database ones are below too).
+  expect(new Set(HOSTILE_CASES.map((c) => c.reason))).toStrictEqual(new Set(Object.keys(BUNDLE_REFUSALS)));
 });
 
 describe.each(DB_TARGETS)("hostile bundles against %s", (target) => {
@@ -57,7 +84,7 @@ describe.each(DB_TARGETS)("hostile bundles against %s", (target) => {
     cdb = await openCentralDb(database.url, { create: true });
     await migrateToLatest(cdb);
     // Something to keep: a database with one good bundle, so "unchanged" means something.
-    expect((await importBundle(cdb, goodBundle, { keyring })).status).toBe("imported");
+    expect((await importBundle(cdb, base.stored, { keyring })).status).toBe("imported");
   });
   afterAll(async () => {
     await cdb?.close();
@@ -68,20 +95,52 @@ describe.each(DB_TARGETS)("hostile bundles against %s", (target) => {
     "refuses %s and changes nothing",
     async (_name, c) => {
       const before = await fingerprint(cdb);
-      const error = await importBundle(cdb, built.get(c.name)!, {
-        keyring: c.keyringFor ? env2Keyring : keyring,
-        ...(c.limits ? { limits: c.limits } : {}),
-      }).catch((e: unknown) => e);
+      const error = await importBundle(cdb, built.get(c.name)!, optionsOf(c)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BundleError);
       const { reason, exitCode, message } = error as BundleError;
       expect([c.reason, ...(c.alsoAccept ?? [])]).toContain(reason);
       expect(exitCode).toBe(7);
       expect(message).toMatch(new RegExp(`^bundle refused \\(${reason}\\): .+`));
+      // eslint-disable-next-line no-control-regex -- no control character reaches a terminal
+      expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
       expect(await fingerprint(cdb)).toStrictEqual(before);
     },
   );
 
-  it("still imports the untouched base bundle afterwards", async () => {
+  it("still imports the untouched base bundle afterwards, and the stored one again is a no-op", async () => {
     expect((await importBundle(cdb, base.path, { keyring })).status).toBe("imported");
+    const before = await fingerprint(cdb);
+    expect((await importBundle(cdb, base.stored, { keyring })).status).toBe("already_imported");
+    expect(await fingerprint(cdb)).toStrictEqual(before);
   });
+
+  it("refuses every plain case through the CLI with exit code 7, one line each, no stack trace", async () => {
+    const cases = HOSTILE_CASES.filter(plain);
+    const run = await execa(
+      process.execPath,
+      [CLI, "central", "import", join(dir.path, "plain"), "--db", database.url, "--keyring", keyringPath],
+      { reject: false, cwd: dir.path },
+    );
+    expect(run.stderr).toBe(
+      `error: ${cases.length} of ${cases.length} bundles refused; nothing of them was stored`,
+    );
+    expect(run.exitCode).toBe(7);
+    const refused = run.stdout.split("\n").filter((l) => l.startsWith("refused   "));
+    expect(refused).toHaveLength(cases.length);
+    expect(run.stderr).toBe(
+      `error: ${cases.length} of ${cases.length} bundles refused; nothing of them was stored`,
+    );
+    expect(run.stdout).not.toMatch(/internal error|\n\s+at /);
+  });
+});
+
+describe("orchestrator verify-bundle's checks are the importer's", () => {
+  it.each(HOSTILE_CASES.filter(standalone).map((c) => [c.name, c] as const))(
+    "verify-bundle refuses %s for the same reason",
+    async (_name, c) => {
+      const error = await verifyBundle(built.get(c.name)!, optionsOf(c)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BundleError);
+      expect([c.reason, ...(c.alsoAccept ?? [])]).toContain((error as BundleError).reason);
+    },
+  );
 });

@@ -27,7 +27,11 @@ describe.each(DB_TARGETS)("importing bundles into %s", (target) => {
     dir = await tempDir();
     database = await makeDatabase(target, dir.path);
     cdb = await openCentralDb(database.url, { create: true });
-    expect(await migrateToLatest(cdb)).toStrictEqual(["001_core", "002_history_indexes"]);
+    expect(await migrateToLatest(cdb)).toStrictEqual([
+      "001_core",
+      "002_history_indexes",
+      "003_exact_content",
+    ]);
     keys = await makeKeys(dir.path);
     keyring = await loadKeyring(keys.keyringPath);
   });

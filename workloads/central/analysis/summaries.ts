@@ -1,14 +1,10 @@
 import type { Insertable } from "kysely";
 import type { Sample } from "../../shared/cycle.js";
+import { resultMetricName } from "../../shared/metric-names.js";
 import type { Result } from "../../shared/result.js";
 import type { MetricStatsTable } from "../db/schema.js";
 import { seriesUnit } from "./metric-info.js";
 import { summarize, ValueBuffer } from "./stats.js";
-
-/** A result metric's name in the statistics: `<test>:<metric>` (`http_probe:latency_p99`), apart from sample series' dotted names. */
-export function resultMetricName(test: string, metric: string): string {
-  return `${test}:${metric}`;
-}
 
 /**
  * Summary statistics per phase × metric of one bundle, gathered while its samples stream into the

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import {
@@ -26,6 +27,8 @@ export { DEFAULT_DB_PATH, resolveDbLocation } from "./location.js";
 
 /** How long a write waits for another writer before giving up (`TIERS_DB_BUSY_TIMEOUT_MS`). */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+/** A day: beyond it a lock is not busy but stuck (and SQLite's and PostgreSQL's timeouts are 32-bit). */
+export const MAX_BUSY_TIMEOUT_MS = 86_400_000;
 
 export interface OpenOptions {
   /** Create a missing SQLite file (import does; report and compare do not). */
@@ -38,6 +41,11 @@ export interface CentralDb {
   readonly kind: DbKind;
   /** File path or connection URL with the password hidden, for messages. */
   readonly location: string;
+  /**
+   * Where an import extracts a bundle while it checks and loads it: beside a SQLite file (same
+   * disk, same owner), the OS temp directory for PostgreSQL. Stale extractions there are swept.
+   */
+  readonly stagingDir: string;
   readonly db: Kysely<CentralDatabase>;
   /** One write transaction (SQLite: BEGIN IMMEDIATE) with a sample loader on its connection. */
   transaction<T>(body: (trx: Transaction<CentralDatabase>, samples: SampleLoader) => Promise<T>): Promise<T>;
@@ -48,10 +56,10 @@ export function busyTimeoutFrom(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.TIERS_DB_BUSY_TIMEOUT_MS;
   if (raw === undefined) return DEFAULT_BUSY_TIMEOUT_MS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
+  if (!/^\s*\d+\s*$/.test(raw) || n > MAX_BUSY_TIMEOUT_MS)
     throw new TiersError(
       ExitCode.InvalidConfig,
-      `environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got ${JSON.stringify(raw)}, expected an integer ≥ 0)`,
+      `environment TIERS_DB_BUSY_TIMEOUT_MS: not a number of milliseconds (got ${JSON.stringify(raw)}, expected an integer from 0 to ${MAX_BUSY_TIMEOUT_MS})`,
     );
   return n;
 }
@@ -113,6 +121,7 @@ function openSqlite(path: string, options: OpenOptions): CentralDb {
     return {
       kind: "sqlite",
       location: file,
+      stagingDir: dirname(resolve(file)),
       db,
       transaction: (body) => db.transaction().execute((trx) => body(trx, sqliteSampleLoader(trx, handle))),
       close: () => db.destroy(),
@@ -159,6 +168,7 @@ async function openPostgres(url: string, options: OpenOptions): Promise<CentralD
   return {
     kind: "postgres",
     location,
+    stagingDir: tmpdir(),
     db,
     transaction: (body) => db.transaction().execute((trx) => body(trx, postgresSampleLoader(client))),
     close: () => db.destroy(),

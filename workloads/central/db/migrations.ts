@@ -224,17 +224,34 @@ const historyIndexes: Migration = {
     await db.schema.createIndex("results_bundle").on("results").column("bundle_key").execute();
   },
 };
+/**
+ * What a bundle says that 001 could not store as it says it: each bundle's own environment name
+ * (`environments.name` is the first one seen) and boolean metrics (001 kept them as the text
+ * "true"/"false", the same as the strings). `down` exists so a test can make a database of the
+ * previous schema with today's importer.
+ */
+const exactContent: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable("bundles").addColumn("environment_name", "text").execute();
+    await db.schema.alterTable("metrics").addColumn("value_bool", "integer").execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable("metrics").dropColumn("value_bool").execute();
+    await db.schema.alterTable("bundles").dropColumn("environment_name").execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-export const MIGRATION_NAMES = ["001_core", "002_history_indexes"] as const;
+export const MIGRATION_NAMES = ["001_core", "002_history_indexes", "003_exact_content"] as const;
 export const LATEST_MIGRATION = MIGRATION_NAMES[MIGRATION_NAMES.length - 1]!;
 
 export function migrationProvider(kind: DbKind): MigrationProvider {
   return {
     getMigrations: () =>
-      Promise.resolve({ "001_core": core(kind), "002_history_indexes": historyIndexes } satisfies Record<
-        (typeof MIGRATION_NAMES)[number],
-        Migration
-      >),
+      Promise.resolve({
+        "001_core": core(kind),
+        "002_history_indexes": historyIndexes,
+        "003_exact_content": exactContent,
+      } satisfies Record<(typeof MIGRATION_NAMES)[number], Migration>),
   };
 }

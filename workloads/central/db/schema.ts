@@ -50,6 +50,8 @@ export interface BundlesTable {
   samples_count: number;
   events_count: number;
   imported_at: string;
+  /** The environment's name in this bundle's cycle.json (null for bundles imported before 003). */
+  environment_name: string | null;
 }
 
 export interface PhasesTable {
@@ -119,13 +121,17 @@ export interface ResultsTable {
   attempt: number;
 }
 
-/** A result's metric: numbers in `value_num`, strings and booleans in `value_text`. */
+/**
+ * A result's metric: a number in `value_num`, a string in `value_text`, a boolean as 0/1 in
+ * `value_bool` (before 003 booleans were the text "true"/"false" in `value_text`).
+ */
 export interface MetricsTable {
   result_id: string;
   name: string;
   value_num: number | null;
   value_text: string | null;
   unit: string | null;
+  value_bool: number | null;
 }
 
 export interface ContractChecksTable {

@@ -1,4 +1,5 @@
 import type { Insertable, Transaction } from "kysely";
+import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { BundleError } from "../../bundle/errors.js";
 import type { Keyring } from "../../bundle/keyring.js";
 import type { BundleLimits } from "../../bundle/limits.js";
@@ -29,8 +30,11 @@ export type ImportStage = "verified" | "loading_samples" | "samples_loaded";
 export interface ImportOptions {
   readonly keyring: Keyring;
   readonly limits?: Partial<BundleLimits>;
+  /** Where the bundle is extracted (beside the database, by `importDirFor`); stale extractions there are swept. */
   readonly workParent?: string;
   readonly onProgress?: (stage: ImportStage) => void | Promise<void>;
+  /** Stops the import: the transaction rolls back, the extraction is removed, exit 130. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ImportOutcome {
@@ -44,6 +48,14 @@ export interface ImportOutcome {
 }
 
 type Trx = Transaction<CentralDatabase>;
+
+/** An import stopped by its signal becomes exit 130 (nothing of the bundle was stored); other errors pass. */
+function interruption(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (!signal?.aborted) return error;
+  return new TiersError(ExitCode.Interrupted, "interrupted: the bundle being imported was not stored", {
+    cause: error,
+  });
+}
 
 /** Kysely multi-row inserts, chunked under both databases' bound-parameter limits. */
 async function insertRows<T extends keyof CentralDatabase>(
@@ -61,8 +73,24 @@ async function insertRows<T extends keyof CentralDatabase>(
       .execute();
 }
 
-async function storedBundleOf(trx: Trx | CentralDb["db"], bundleId: string) {
-  return trx.selectFrom("bundles").select("bundle_key").where("bundle_id", "=", bundleId).executeTakeFirst();
+/**
+ * Whether this very bundle is stored already: true when a bundle with its id is stored with the
+ * same signed manifest (the manifest lists every file's sha256, so the same content), false when
+ * none is, and a `bundle_conflict` refusal when one is stored with other content.
+ */
+async function alreadyStored(db: Trx | CentralDb["db"], bundle: OpenedBundle): Promise<boolean> {
+  const id = bundle.manifest.bundle_id;
+  const stored = await db
+    .selectFrom("bundles")
+    .select(["manifest", "imported_at", "archive_sha256"])
+    .where("bundle_id", "=", id)
+    .executeTakeFirst();
+  if (!stored) return false;
+  if (stored.manifest === bundle.manifestBytes.toString("utf8")) return true;
+  throw new BundleError(
+    "bundle_conflict",
+    `bundle ${id} is already stored (imported ${stored.imported_at}, archive sha256 ${stored.archive_sha256.slice(0, 16)}…) with other content: its manifest differs from this one's`,
+  );
 }
 
 /** The refusal for what is already stored that this bundle would contradict, if anything. */
@@ -124,12 +152,12 @@ async function load(
   await options.onProgress?.("verified");
   return cdb.transaction(async (trx, samples): Promise<ImportOutcome["status"]> => {
     const m = bundle.manifest;
-    if (await storedBundleOf(trx, m.bundle_id)) return "already_imported";
+    if (await alreadyStored(trx, bundle)) return "already_imported";
     const conflict = await conflictWith(trx, bundle, results);
     if (conflict) {
       // PostgreSQL (read committed) gives each statement a fresh snapshot: a concurrent import
       // of this very bundle may have committed between the first check and the conflict check.
-      if (await storedBundleOf(trx, m.bundle_id)) return "already_imported";
+      if (await alreadyStored(trx, bundle)) return "already_imported";
       throw conflict;
     }
     const now = new Date().toISOString();
@@ -156,8 +184,11 @@ async function load(
       .onConflict((oc) => oc.column("bundle_id").doNothing())
       .returning("bundle_key")
       .executeTakeFirst();
-    // PostgreSQL: another importer committed the same bundle while this one waited on the key.
-    if (!inserted) return "already_imported";
+    // PostgreSQL: another importer committed a bundle of this id while this one waited on the key.
+    if (!inserted) {
+      if (await alreadyStored(trx, bundle)) return "already_imported";
+      throw new Error(`bundle ${m.bundle_id} was neither inserted nor found`);
+    }
     const key = inserted.bundle_key;
     await insertRows(trx, "phases", phaseRows(key, bundle.cycle));
     await insertRows(trx, "gate_verdicts", gateRows(key, bundle.cycle));
@@ -170,6 +201,7 @@ async function load(
     const stats = new PhaseMetricAccumulator();
     let seq = 1;
     for await (const batch of bundle.sampleBatches()) {
+      options.signal?.throwIfAborted();
       await samples.write(key, seq, batch);
       stats.add(batch);
       seq += batch.length;
@@ -194,18 +226,30 @@ export async function importBundle(
   options: ImportOptions,
 ): Promise<ImportOutcome> {
   const started = performance.now();
-  const bundle = await openBundle(file, options);
+  let bundle: OpenedBundle;
+  try {
+    bundle = await openBundle(file, { ...options, workParent: options.workParent ?? cdb.stagingDir });
+  } catch (error) {
+    throw interruption(error, options.signal);
+  }
   try {
     const m = bundle.manifest;
-    const results = await bundle.readResults();
-    const events = await bundle.readEvents();
+    let results: Result[];
+    let events: CycleEvent[];
+    try {
+      results = await bundle.readResults();
+      events = await bundle.readEvents();
+    } catch (error) {
+      throw interruption(error, options.signal);
+    }
     let status: ImportOutcome["status"];
     try {
       status = await load(cdb, bundle, results, events, options);
     } catch (error) {
+      if (options.signal?.aborted || error instanceof BundleError) throw interruption(error, options.signal);
       if (!isUniqueViolation(error)) throw describeDbError(error, cdb.location) ?? error;
       // A concurrent importer committed first (PostgreSQL checks keys at insert): say what is stored now.
-      if (await storedBundleOf(cdb.db, m.bundle_id)) status = "already_imported";
+      if (await alreadyStored(cdb.db, bundle)) status = "already_imported";
       else throw (await conflictWith(cdb.db, bundle, results)) ?? error;
     }
     return {

@@ -1,6 +1,8 @@
 import { watch, type FSWatcher } from "node:fs";
 import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { ExitCode, TiersError } from "../../../tiers/errors.js";
+import { escapeControls } from "../../../tiers/safe-text.js";
 import { BundleError } from "../../bundle/errors.js";
 import type { CentralDb } from "../db/connect.js";
 import { importBundle, type ImportOptions, type ImportOutcome } from "./import-bundle.js";
@@ -28,10 +30,35 @@ export type InboxEvent =
   | {
       readonly kind: "rejected";
       readonly file: string;
-      readonly error: BundleError;
+      /** The refusal; or, for an error that is not about the bundle's content but can never pass either, `internal_error`. */
+      readonly reason: string;
+      readonly detail: string;
       readonly movedTo: string;
     }
   | { readonly kind: "deferred"; readonly file: string; readonly error: unknown };
+
+/**
+ * Whether another try may succeed: the database was locked, unreachable or full (exit 6), or the
+ * import was interrupted. Everything else — a refusal, a bug — fails the same way every time.
+ */
+function retryable(error: unknown): boolean {
+  return (
+    error instanceof TiersError &&
+    !(error instanceof BundleError) &&
+    (error.exitCode === ExitCode.Infrastructure || error.exitCode === ExitCode.Interrupted)
+  );
+}
+
+/** Moves an inbox file; false when it went away meanwhile. */
+async function move(file: string, to: string): Promise<boolean> {
+  try {
+    await rename(file, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException | null)?.code === "ENOENT") return false;
+    throw error;
+  }
+}
 
 export interface InboxOptions extends ImportOptions {
   readonly dir: string;
@@ -54,24 +81,37 @@ async function freeTarget(dir: string, name: string): Promise<string> {
   }
 }
 
-/** Imports one inbox file and moves it to `imported/` or `rejected/` (with `<name>.reason.txt`). */
-async function processFile(cdb: CentralDb, file: string, options: InboxOptions): Promise<InboxEvent> {
+/**
+ * Imports one inbox file and moves it to `imported/` or `rejected/` (with `<name>.reason.txt`);
+ * undefined when the file went away meanwhile.
+ */
+async function processFile(
+  cdb: CentralDb,
+  file: string,
+  options: InboxOptions,
+): Promise<InboxEvent | undefined> {
   const name = basename(file);
+  let outcome: ImportOutcome;
   try {
-    const outcome = await importBundle(cdb, file, options);
-    const movedTo = await freeTarget(join(options.dir, "imported"), name);
-    await rename(file, movedTo);
-    return { kind: "imported", outcome, movedTo };
+    outcome = await importBundle(cdb, file, options);
   } catch (error) {
-    if (!(error instanceof BundleError)) return { kind: "deferred", file, error };
+    if (retryable(error)) return { kind: "deferred", file, error };
+    const reason = error instanceof BundleError ? error.reason : "internal_error";
+    const detail = escapeControls(
+      error instanceof BundleError ? error.detail : ((error as Error)?.message ?? String(error)),
+      { lines: false },
+    );
     const movedTo = await freeTarget(join(options.dir, "rejected"), name);
-    await rename(file, movedTo);
+    if (!(await move(file, movedTo))) return undefined;
     await writeFile(
       `${movedTo}.reason.txt`,
-      `reason: ${error.reason}\nmessage: ${error.detail}\nfile: ${name}\nrefused_at: ${new Date().toISOString()}\n`,
+      `reason: ${reason}\nmessage: ${detail}\nfile: ${escapeControls(name, { lines: false })}\nrefused_at: ${new Date().toISOString()}\n`,
     );
-    return { kind: "rejected", file, error, movedTo };
+    return { kind: "rejected", file, reason, detail, movedTo };
   }
+  const movedTo = await freeTarget(join(options.dir, "imported"), name);
+  if (!(await move(file, movedTo))) return undefined;
+  return { kind: "imported", outcome, movedTo };
 }
 
 /** Imports every bundle file now in the inbox, in name order, each moved as `watchInbox` does. */
@@ -81,7 +121,8 @@ async function scanInbox(cdb: CentralDb, options: InboxOptions): Promise<void> {
     if (options.signal.aborted) break;
     const file = join(options.dir, name);
     if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
-    options.onEvent(await processFile(cdb, file, options));
+    const event = await processFile(cdb, file, options);
+    if (event) options.onEvent(event);
   }
 }
 
@@ -113,8 +154,9 @@ export async function importInbox(
 /**
  * Watches an inbox directory until `signal` aborts: every bundle file already there and every one
  * that arrives is imported and moved to `imported/` (imported, or already imported) or
- * `rejected/` with a reason file. A file that fails for another reason (the database is locked or
- * unreachable) stays in the inbox and is retried on the next scan. Writers should create files
+ * `rejected/` with a reason file — a refusal, and any other failure that would repeat (a bug:
+ * `internal_error`), so no bundle is tried forever. A file that fails because the database is
+ * locked, unreachable or full stays in the inbox and is retried on the next scan. Writers should create files
  * under another name and rename them in (the bundle writer does).
  */
 export async function watchInbox(cdb: CentralDb, options: InboxOptions): Promise<void> {

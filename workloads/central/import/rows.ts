@@ -47,6 +47,7 @@ export function bundleRow(bundle: OpenedBundle, importedAt: string): Insertable<
     samples_count: m.counts.samples,
     events_count: m.counts.events,
     imported_at: importedAt,
+    environment_name: cycle.environment.name,
   };
 }
 
@@ -131,7 +132,8 @@ export function metricRows(results: readonly Result[]): Insertable<MetricsTable>
       result_id: r.result_id,
       name,
       value_num: typeof m.value === "number" ? m.value : null,
-      value_text: typeof m.value === "number" ? null : String(m.value),
+      value_text: typeof m.value === "string" ? m.value : null,
+      value_bool: typeof m.value === "boolean" ? (m.value ? 1 : 0) : null,
       unit: m.unit ?? null,
     })),
   );

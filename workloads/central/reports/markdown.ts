@@ -1,5 +1,5 @@
 import type { CycleReport, PhaseReport } from "../analysis/report-model.js";
-import { fmt, pct, phaseOrder, pValue, rate, when } from "./format.js";
+import { escapeMd, fmt, mdCode, pct, phaseOrder, pValue, rate, when } from "./format.js";
 
 const MAX_ROWS = 10;
 
@@ -29,7 +29,7 @@ function phaseRows(report: CycleReport): string[] {
       const v = rows.map(f).filter((x) => x !== null && x !== undefined);
       return v.length === 0 ? "–" : `${v.filter(Boolean).length}/${v.length}`;
     };
-    return `| ${phase} | ${gates} | ${rows.some((p) => p.achieved_rps !== null) ? fmt(sum, 0) : "–"} | ${fmt(max((p) => p.p99_ms))} | ${rate(max((p) => p.error_rate))} | ${band((p) => p.cpu?.reached)} | ${band((p) => p.memory?.reached)} |`;
+    return `| ${escapeMd(phase)} | ${gates} | ${rows.some((p) => p.achieved_rps !== null) ? fmt(sum, 0) : "–"} | ${fmt(max((p) => p.p99_ms))} | ${rate(max((p) => p.error_rate))} | ${band((p) => p.cpu?.reached)} | ${band((p) => p.memory?.reached)} |`;
   });
 }
 
@@ -38,11 +38,14 @@ export function renderMarkdown(report: CycleReport): string {
   const { cycle, summary, comparison } = report;
   const icon = cycle.verdict === "passed" ? "✅" : "❌";
   const envs = report.environments
-    .map((e) => `${e.environment_id} ${e.region}${e.region_role === "primary" ? " (primary)" : ""}`)
+    .map(
+      (e) =>
+        `${escapeMd(e.environment_id)} ${escapeMd(e.region)}${e.region_role === "primary" ? " (primary)" : ""}`,
+    )
     .join(", ");
   const out: string[] = [];
   out.push(
-    `## ${icon} test-tiers cycle \`${cycle.cycle_id}\` — ${cycle.tier} / ${cycle.suite_id}: **${cycle.verdict}**`,
+    `## ${icon} test-tiers cycle ${mdCode(cycle.cycle_id)} — ${escapeMd(cycle.tier)} / ${escapeMd(cycle.suite_id)}: **${cycle.verdict}**`,
   );
   out.push("");
   out.push(
@@ -55,9 +58,9 @@ export function renderMarkdown(report: CycleReport): string {
   );
   out.push(
     comparison.baseline
-      ? `Against \`${comparison.baseline}\` (${comparison.selected === "given" ? "given baseline" : "last passing run"}): ` +
+      ? `Against ${mdCode(comparison.baseline)} (${comparison.selected === "given" ? "given baseline" : "last passing run"}): ` +
           `**${comparison.counts.regressed} regressed**, ${comparison.counts.improved} improved, ${comparison.counts.unchanged} unchanged.`
-      : `No baseline: ${comparison.note ?? "none"}.`,
+      : `No baseline: ${escapeMd(comparison.note ?? "none")}.`,
   );
   out.push("");
   out.push("| phase | gates | achieved rps (Σ) | p99 ms (max) | error rate (max) | CPU band | memory band |");
@@ -79,7 +82,7 @@ export function renderMarkdown(report: CycleReport): string {
     out.push("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for (const c of changed.slice(0, MAX_ROWS))
       out.push(
-        `| ${c.verdict === "regressed" ? "🔺 regressed" : "🟢 improved"} | ${c.environment} | ${c.phase} | \`${c.metric}\` | ${fmt(c.baseline.median)} | ${fmt(c.candidate.median)} | ${pct(c.relativeChange)} | ${pValue(c.pAdjusted)} | ${fmt(c.cliffsDelta)} |`,
+        `| ${c.verdict === "regressed" ? "🔺 regressed" : "🟢 improved"} | ${escapeMd(c.environment)} | ${escapeMd(c.phase)} | ${mdCode(c.metric)} | ${fmt(c.baseline.median)} | ${fmt(c.candidate.median)} | ${pct(c.relativeChange)} | ${pValue(c.pAdjusted)} | ${fmt(c.cliffsDelta)} |`,
       );
     if (changed.length > MAX_ROWS)
       out.push(`| | … ${changed.length - MAX_ROWS} more in the HTML/JSON report | | | | | | | |`);
@@ -91,7 +94,7 @@ export function renderMarkdown(report: CycleReport): string {
     out.push("", `**Change points over ${report.history.runs} runs** (E-divisive means)`, "");
     for (const c of cps.slice(0, MAX_ROWS))
       out.push(
-        `- \`${c.metric}\` in ${c.phase}: ${c.direction} ${pct(c.relative_change)} (${fmt(c.before)} → ${fmt(c.after)}) from \`${c.cycle_id}\` (p = ${pValue(c.p_value)})`,
+        `- ${mdCode(c.metric)} in ${escapeMd(c.phase)}: ${c.direction} ${pct(c.relative_change)} (${fmt(c.before)} → ${fmt(c.after)}) from ${mdCode(c.cycle_id)} (p = ${pValue(c.p_value)})`,
       );
     if (cps.length > MAX_ROWS) out.push(`- … ${cps.length - MAX_ROWS} more`);
   }
@@ -100,11 +103,14 @@ export function renderMarkdown(report: CycleReport): string {
       .filter((g) => g.outcome === "fail")
       .map(
         (g) =>
-          `- gate ${g.rule_id} (${g.action}) in ${g.environment_id}: ${g.check}${g.metric ? ` ${g.metric} ${g.op} ${g.threshold}, observed ${fmt(g.observed)}` : ""}`,
+          `- gate ${escapeMd(g.rule_id)} (${escapeMd(g.action)}) in ${escapeMd(g.environment_id)}: ${escapeMd(g.check)}${g.metric ? ` ${escapeMd(g.metric)} ${escapeMd(g.op ?? "")} ${g.threshold}, observed ${fmt(g.observed)}` : ""}`,
       ),
     ...report.contracts
       .filter((c) => c.status !== "passed" && c.status !== "skipped")
-      .map((c) => `- ${c.test_id} in ${c.environment_id}: ${c.status}${c.reason ? ` — ${c.reason}` : ""}`),
+      .map(
+        (c) =>
+          `- ${escapeMd(c.test_id)} in ${escapeMd(c.environment_id)}: ${escapeMd(c.status)}${c.reason ? ` — ${escapeMd(c.reason)}` : ""}`,
+      ),
   ];
   if (failures.length > 0) {
     out.push("", `**Failures** (${failures.length})`, "");

@@ -1,3 +1,4 @@
+import { safeJson } from "../../../tiers/safe-text.js";
 import type { CycleReport } from "../analysis/report-model.js";
 import type { ReportFormat } from "./formats.js";
 import { renderHtml } from "./html.js";
@@ -14,7 +15,7 @@ export async function renderReport(report: CycleReport, format: ReportFormat): P
     case "md":
       return renderMarkdown(report);
     case "json":
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${safeJson(report, 2)}\n`;
     case "junit":
       return renderJunit(report);
   }

@@ -1,7 +1,24 @@
 import type { PlanTest } from "../../../tiers/plan/schema.js";
 import { Result, type ResultStatus } from "../../shared/result.js";
 import type { RunContext } from "./adapter.js";
+import { jsonValueProblem, storable } from "../../bundle/json-check.js";
+import { DEFAULT_BUNDLE_LIMITS, FORMAT_BOUNDS } from "../../bundle/limits.js";
 import { NOT_VALIDATED, type Evaluation } from "./evaluate.js";
+
+/** What the bundle writer would refuse in a valid Result (json-check.ts, the line and integer bounds). */
+function bundleProblem(r: Result): string | undefined {
+  const problem = jsonValueProblem(r);
+  if (problem) return problem;
+  if (Buffer.byteLength(JSON.stringify(r)) > DEFAULT_BUNDLE_LIMITS.maxLineBytes)
+    return `it is longer than ${DEFAULT_BUNDLE_LIMITS.maxLineBytes} bytes as one line`;
+  for (const [field, n] of [
+    ["exit_code", r.exit_code],
+    ["attempt", r.attempt],
+  ] as const)
+    if (n !== null && (n < FORMAT_BOUNDS.minInt32 || n > FORMAT_BOUNDS.maxInt32))
+      return `${field} ${n} does not fit 32 bits`;
+  return undefined;
+}
 
 /**
  * Assembling a Result from a verdict: every field the shared schema asks for, checked against it.
@@ -71,12 +88,16 @@ export function assembleResult({ resultId, test, ctx, outcome, startedAt, durati
     exit_code: outcome.exitCode,
     attempt: ctx.attempt ?? 1,
   };
-  const checked = Result.safeParse(candidate);
-  if (checked.success) return checked.data;
-  const reason = `internal error: the Result did not validate: ${checked.error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join(".")}: ${i.message}`)
-    .join("; ")}`;
+  // Tool output may hold NUL or broken text; the Result carries a readable copy (raw/ keeps the bytes).
+  const checked = Result.safeParse(storable(candidate));
+  const problem = checked.success ? bundleProblem(checked.data) : undefined;
+  if (checked.success && problem === undefined) return checked.data;
+  const reason = checked.success
+    ? `internal error: the Result cannot go into a bundle: ${problem}`
+    : `internal error: the Result did not validate: ${checked.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".")}: ${i.message}`)
+        .join("; ")}`;
   return Result.parse({
     ...candidate,
     tool: { name: test.tool, version: null },

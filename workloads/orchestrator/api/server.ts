@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { TiersError } from "../../../tiers/errors.js";
+import { escapeControls } from "../../../tiers/safe-text.js";
 
 /** What the API serves; the orchestrator's environment implements it. */
 export interface ApiService {
@@ -30,17 +32,51 @@ export class CycleConflict extends Error {
   }
 }
 
+export interface ApiTimeouts {
+  /** A client must send its request headers within this. @default 10 s */
+  readonly headersMs?: number;
+  /** … and its whole request within this. @default 30 s */
+  readonly requestMs?: number;
+  /** An idle kept-alive connection is closed after this. @default 5 s */
+  readonly keepAliveMs?: number;
+  /** A connection on which nothing moves (a stalled download) is closed after this. @default 120 s */
+  readonly idleMs?: number;
+  /** How often Node checks the first two. @default 1 s */
+  readonly checkIntervalMs?: number;
+}
+
 export interface ApiOptions {
   /** The bearer token every request but /healthz and /metrics must carry. */
   readonly token: string;
   /** Largest request body accepted (HTTP 413 beyond). @default 4 MiB */
   readonly maxBodyBytes?: number;
+  readonly timeouts?: ApiTimeouts;
+  /**
+   * Absolute paths of this server (data directory, config files, temp dir …) replaced in every
+   * response by their label, so no answer reveals where the server keeps things.
+   */
+  readonly redact?: readonly { readonly path: string; readonly as: string }[];
+  /** Where a failure the client is not told about is logged (default: stderr). */
+  readonly log?: (line: string) => void;
 }
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 
+type Redact = NonNullable<ApiOptions["redact"]>;
+
+/** Every string of a JSON value with the server's own paths replaced by their labels. */
+function redacted(value: unknown, redact: Redact): unknown {
+  if (redact.length === 0) return value;
+  if (typeof value === "string")
+    return redact.reduce((s, r) => (r.path.length > 1 ? s.split(r.path).join(r.as) : s), value);
+  if (Array.isArray(value)) return value.map((v) => redacted(v, redact));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redacted(v, redact)]));
+  return value;
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
+  const text = `${JSON.stringify(redacted(body, redactOf(res)))}\n`;
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
@@ -77,9 +113,12 @@ function drain(req: IncomingMessage, bound: number): Promise<void> {
   });
 }
 
+/** A request whose declared Content-Length is beyond the limit: answered 413 before a byte is read. */
+class DeclaredTooLarge extends TooLarge {}
+
 function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) return Promise.reject(new TooLarge());
+  if (declared > limit) return Promise.reject(new DeclaredTooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -121,15 +160,36 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
  */
 export function createApiServer(service: ApiService, options: ApiOptions): Server {
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  return createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: "internal error", detail: (error as Error).message });
-      else res.destroy();
-    });
-  });
+  const t = options.timeouts ?? {};
+  const log = options.log ?? ((line: string) => process.stderr.write(`${escapeControls(line)}\n`));
+  const redact = [...(options.redact ?? [])].sort((a, b) => b.path.length - a.path.length);
+  const server = createServer(
+    {
+      headersTimeout: t.headersMs ?? 10_000,
+      requestTimeout: t.requestMs ?? 30_000,
+      keepAliveTimeout: t.keepAliveMs ?? 5_000,
+      connectionsCheckingInterval: t.checkIntervalMs ?? 1_000,
+    },
+    (req, res) => {
+      REDACT.set(res, redact);
+      handle(req, res).catch((error: unknown) => {
+        // The detail goes to the log, never to the client (it may name paths or internals).
+        log(`orchestrator API: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
+        if (!res.headersSent) send(res, 500, { error: "internal error" });
+        else res.destroy();
+      });
+    },
+  );
+  server.timeout = t.idleMs ?? 120_000;
+  return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      return send(res, 400, { error: "the request target is not a URL path" });
+    }
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (req.method === "GET" && (path === "/healthz" || path === "/readyz")) {
       const h = service.health();
@@ -151,11 +211,18 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
         body = await readBody(req, limit);
       } catch (error) {
         if (error instanceof TooLarge) {
-          // Read and discard what the client still sends (up to a bound) before answering, so it
-          // gets the 413 instead of a closed socket mid-upload.
+          const answer = () => send(res, 413, { error: `request body larger than ${limit} bytes` });
+          // A declared length beyond the limit is answered at once, before a byte of the body is
+          // read; what the client still sends is then read and discarded up to a bound (a
+          // lingering close, as nginx does), so a client busy uploading still reads the 413
+          // instead of a reset. A body found too large only while reading it is drained first.
+          if (error instanceof DeclaredTooLarge) {
+            answer();
+            return drain(req, 8 * limit);
+          }
           await drain(req, 8 * limit);
           res.setHeader("connection", "close");
-          return send(res, 413, { error: `request body larger than ${limit} bytes` });
+          return answer();
         }
         return send(res, 400, { error: `request body is not JSON: ${(error as Error).message}` });
       }
@@ -176,7 +243,8 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
     if (req.method === "GET" && path === "/v1/key") return send(res, 200, service.publicKey());
     const cycleMatch = /^\/v1\/cycles\/([^/]+)(\/bundle)?$/.exec(path);
     if (cycleMatch) {
-      const id = decodeURIComponent(cycleMatch[1]!);
+      const id = decodeSegment(cycleMatch[1]!);
+      if (id === undefined) return send(res, 400, { error: "malformed percent-encoding in the path" });
       if (req.method === "GET" && !cycleMatch[2]) {
         const c = service.cycle(id);
         return c === undefined ? send(res, 404, { error: `no cycle ${id}` }) : send(res, 200, c);
@@ -194,17 +262,53 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
     if (req.method === "GET" && path === "/v1/bundles") return send(res, 200, { bundles: service.bundles() });
     const bundleMatch = /^\/v1\/bundles\/([^/]+)$/.exec(path);
     if (req.method === "GET" && bundleMatch) {
-      const file = service.bundleFile(decodeURIComponent(bundleMatch[1]!));
-      if (!file) return send(res, 404, { error: `no bundle ${bundleMatch[1]}` });
-      res.writeHead(200, {
-        "content-type": "application/gzip",
-        "content-length": file.size,
-        "content-disposition": `attachment; filename="${file.name}"`,
-      });
-      createReadStream(file.path).pipe(res);
-      return;
+      const id = decodeSegment(bundleMatch[1]!);
+      if (id === undefined) return send(res, 400, { error: "malformed percent-encoding in the path" });
+      return sendBundle(res, id);
     }
     return send(res, 404, { error: `no route ${req.method} ${path}` });
+  }
+
+  /**
+   * Streams a bundle file with `pipeline`: opened first (a file gone meanwhile is a 404, not a
+   * crash), its length from the open descriptor; a read error or a client that goes away ends the
+   * response and closes the descriptor, and `serve` carries on.
+   */
+  async function sendBundle(res: ServerResponse, id: string): Promise<void> {
+    const file = service.bundleFile(id);
+    const handle = file ? await open(file.path, "r").catch(() => undefined) : undefined;
+    const info = handle ? await handle.stat().catch(() => undefined) : undefined;
+    if (!file || !handle || !info?.isFile()) {
+      await handle?.close();
+      return send(res, 404, { error: `no bundle ${id}` });
+    }
+    res.writeHead(200, {
+      "content-type": "application/gzip",
+      "content-length": info.size,
+      "content-disposition": `attachment; filename="${file.name.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+    });
+    try {
+      await pipeline(handle.createReadStream(), res);
+    } catch (error) {
+      if (!res.destroyed) res.destroy();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ERR_STREAM_PREMATURE_CLOSE")
+        log(`orchestrator API: sending bundle ${id}: ${(error as Error).message}`);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}
+
+const REDACT = new WeakMap<ServerResponse, Redact>();
+const redactOf = (res: ServerResponse): Redact => REDACT.get(res) ?? [];
+
+/** One path segment, percent-decoded; undefined when its encoding is malformed. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
   }
 }
 

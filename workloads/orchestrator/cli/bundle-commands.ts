@@ -62,7 +62,25 @@ export function registerBundleCommands(
             config.signing_key_file,
           );
         }
-        const manifest = await verifyBundle(file, { keyring });
+        // Ctrl-C or SIGTERM stop the check and remove its extraction (exit 130); a stale one left
+        // by a killed run is swept by the next.
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        let manifest;
+        try {
+          manifest = await verifyBundle(file, { keyring, signal: controller.signal });
+        } catch (error) {
+          if (controller.signal.aborted)
+            throw new TiersError(ExitCode.Interrupted, "interrupted: the bundle was not verified", {
+              cause: error,
+            });
+          throw error;
+        } finally {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+        }
         emitJson({
           event: "verified",
           bundle_id: manifest.bundle_id,

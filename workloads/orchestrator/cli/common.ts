@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
+import { safeJson } from "../../../tiers/safe-text.js";
+import { CYCLE_ID, CYCLE_ID_EXPECTED } from "../../../tiers/schema/names.js";
 import { loadOrchestratorConfig, type ResolvedConfig } from "../config.js";
-import { acceptPlan } from "../plan-input.js";
+import { acceptPlan, readPlanJson } from "../plan-input.js";
 
 export interface ConfigFlags {
   config?: string;
@@ -27,20 +28,26 @@ export function configFrom(flags: ConfigFlags, requireToken = false): ResolvedCo
   );
 }
 
-/** Reads and checks a plan file for this environment. */
-export async function readPlan(file: string, environmentId: string): Promise<ReturnType<typeof acceptPlan>> {
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new ConfigError([
-      { file, path: "(file)", message: `cannot read the plan: ${(error as Error).message}` },
-    ]);
-  }
-  return acceptPlan(data, environmentId, file);
+/** A `--cycle-id` flag: the grammar the API enforces for a trigger's `cycle_id`. */
+export function cycleIdFlag(id: string | undefined): string | undefined {
+  if (id === undefined || CYCLE_ID.test(id)) return id;
+  throw new ConfigError([
+    {
+      file: "command line",
+      path: "--cycle-id",
+      message: "not a valid cycle id",
+      got: JSON.stringify(id),
+      expected: CYCLE_ID_EXPECTED,
+    },
+  ]);
 }
 
-/** One JSON object per line on stdout: what the runner and workflow steps read. */
+/** Reads and checks a plan file for this environment. */
+export function readPlan(file: string, environmentId: string): Promise<ReturnType<typeof acceptPlan>> {
+  return Promise.resolve(acceptPlan(readPlanJson(file), environmentId, file));
+}
+
+/** One JSON object per line on stdout: what the runner and workflow steps read (no raw control or bidi characters). */
 export function emitJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${safeJson(value)}\n`);
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ExitCode } from "../../../tiers/errors.js";
 import { Environment } from "../environment.js";
-import { configFrom, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
+import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
 
 /**
  * `orchestrator run-cycle PLAN`: runs one cycle in the foreground (no API) and prints one JSON line
@@ -18,6 +18,7 @@ export function registerRunCycle(
     .option("--cycle-id <id>", "the new cycle's id (default: time and a random suffix)")
     .action((planFile: string, flags: ConfigFlags & { resume?: string | boolean; cycleId?: string }) =>
       run(async () => {
+        const chosen = cycleIdFlag(flags.cycleId);
         const config = configFrom(flags);
         const { plan, environment } = await readPlan(planFile, config.environment);
         const env = await Environment.open(config);
@@ -34,7 +35,7 @@ export function registerRunCycle(
             emitJson({ event: "nothing_to_resume" });
             return ExitCode.Ok;
           }
-          const running = env.start(plan, environment, resume);
+          const running = env.start(plan, environment, resume, resume === undefined ? chosen : undefined);
           emitJson({ event: "cycle.started", cycle_id: running.cycleId, resumed: resume !== undefined });
           const end = await running.done;
           for (const p of end.phases)

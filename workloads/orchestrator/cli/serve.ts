@@ -39,11 +39,16 @@ export function registerServe(
             listen: flags.listen,
             api_token_file: flags.tokenFile,
             plan_file: flags.plan,
+            // A number when it reads as one; otherwise the text, which the schema refuses with its value.
             region_latency_ms:
-              flags.regionLatencyMs !== undefined ? Number(flags.regionLatencyMs) : undefined,
+              flags.regionLatencyMs === undefined
+                ? undefined
+                : /^\s*\d+(\.\d+)?\s*$/.test(flags.regionLatencyMs)
+                  ? Number(flags.regionLatencyMs)
+                  : flags.regionLatencyMs,
           });
           const env = await Environment.open(config);
-          const server = createApiServer(env, { token: config.api_token });
+          const server = createApiServer(env, { token: config.api_token, redact: env.serverPaths() });
           const i = config.listen.lastIndexOf(":");
           const host = config.listen.slice(0, i);
           let port: number;

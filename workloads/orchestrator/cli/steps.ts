@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { ExitCode } from "../../../tiers/errors.js";
 import { Result } from "../../shared/result.js";
@@ -9,7 +8,8 @@ import { calibrate } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
 import { findStepTest, finishStep, gateStep } from "../controller/steps.js";
 import { Environment } from "../environment.js";
-import { configFrom, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
+import { readJsonFile } from "../plan-input.js";
+import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
 
 type Run = (body: () => Promise<number | void>) => Promise<void>;
 
@@ -22,12 +22,13 @@ export function registerStepCommands(program: Command, run: Run): void {
     .option("--cycle-id <id>", "the cycle's id (default: a new one)")
     .action((planFile: string, flags: ConfigFlags & { cycleId?: string }) =>
       run(async () => {
+        const chosen = cycleIdFlag(flags.cycleId);
         const config = configFrom(flags);
         const { plan, environment } = await readPlan(planFile, config.environment);
         const env = await Environment.open(config);
         try {
           const cycleId =
-            flags.cycleId ??
+            chosen ??
             `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
           if (!env.store.getCycle(cycleId))
             env.store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
@@ -108,7 +109,7 @@ export function registerStepCommands(program: Command, run: Run): void {
     .action((file: string, flags: ConfigFlags) =>
       run(async () => {
         const config = configFrom(flags);
-        const parsed = Result.safeParse(JSON.parse(await readFile(file, "utf8")));
+        const parsed = Result.safeParse(readJsonFile(file, "a Result (JSON)"));
         if (!parsed.success) {
           throw new ConfigError(
             parsed.error.issues.map((i) => ({

@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { canonicalJson, sha256Hex } from "../../../tiers/plan/hash.js";
 import type { PlanEnvironment } from "../../../tiers/plan/schema.js";
+import { storable } from "../../bundle/json-check.js";
 import type { SigningKey } from "../../bundle/keys.js";
 import { BundleWriter, type WrittenBundle } from "../../bundle/writer.js";
 import { notRunSummary, type CycleSummary } from "../../shared/cycle.js";
@@ -105,11 +106,12 @@ export async function exportBundle(options: ExportOptions): Promise<ExportedBund
         );
         await writer.addRaw(name, content);
       }
-      await writer.addResult(r);
+      await writer.addResult(storable(r));
     }
+    // Reasons and event details may quote a tool or an error: NUL and broken text are made storable.
     for (const s of store.samples(cycleId)) await writer.addSample(s);
-    for (const e of store.events(cycleId)) await writer.addEvent(e);
-    writer.setCycle(cycleSummaryOf(store, cycleId));
+    for (const e of store.events(cycleId)) await writer.addEvent(storable(e));
+    writer.setCycle(storable(cycleSummaryOf(store, cycleId)));
     const written: WrittenBundle = await writer.finish(options.outDir, { intoDirectory: true });
     const sha256 = sha256Hex(await readFile(written.path));
     store.recordBundle({
