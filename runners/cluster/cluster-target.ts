@@ -43,6 +43,24 @@ export interface ClusterTargetOptions {
   readonly s3For?: (region: string) => Promise<S3Client>;
 }
 
+/** A port-forward to the environment's orchestrator pod (its Deployment's label, its API port). */
+export function forwardToOrchestrator(
+  env: ClusterEnvironment,
+  signal: AbortSignal,
+  timing: { readonly readyTimeoutMs?: number; readonly watchMs?: number } = {},
+): Promise<Forward> {
+  return forwardToPod({
+    kubeconfig: env.kubeconfig,
+    ...(env.context !== undefined ? { context: env.context } : {}),
+    namespace: env.namespace,
+    labelSelector: ORCHESTRATOR_SELECTOR,
+    port: ORCHESTRATOR_PORT,
+    signal,
+    ...(timing.readyTimeoutMs !== undefined ? { readyTimeoutMs: timing.readyTimeoutMs } : {}),
+    ...(timing.watchMs !== undefined ? { watchMs: timing.watchMs } : {}),
+  });
+}
+
 function defaultClient(environment: ClusterEnvironment, baseUrl: string): OrchestratorClient {
   if (environment.ca !== undefined)
     throw new TiersError(
@@ -128,16 +146,7 @@ export class ClusterTarget implements RunTarget {
   }
 
   private async reach(env: ClusterEnvironment, context: TargetContext): Promise<ReachedEnvironment> {
-    const forward = await forwardToPod({
-      kubeconfig: env.kubeconfig,
-      ...(env.context !== undefined ? { context: env.context } : {}),
-      namespace: env.namespace,
-      labelSelector: ORCHESTRATOR_SELECTOR,
-      port: ORCHESTRATOR_PORT,
-      signal: context.signal,
-      ...(this.options.readyTimeoutMs !== undefined ? { readyTimeoutMs: this.options.readyTimeoutMs } : {}),
-      ...(this.options.watchMs !== undefined ? { watchMs: this.options.watchMs } : {}),
-    });
+    const forward = await forwardToOrchestrator(env, context.signal, this.options);
     this.forwards.push(forward);
     const client = (this.options.clientFor ?? defaultClient)(env, forward.address);
     const bucket = env.bucket;

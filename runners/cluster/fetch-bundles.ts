@@ -4,8 +4,7 @@ import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { isBundleFileName } from "../../workloads/central/import/inbox.js";
 import { OrchestratorClient } from "../cycle/orchestrator-client.js";
-import { ORCHESTRATOR_PORT, ORCHESTRATOR_SELECTOR } from "./cluster-target.js";
-import { forwardToPod } from "./port-forward.js";
+import { forwardToOrchestrator } from "./cluster-target.js";
 import { environmentsOf } from "./stack-outputs.js";
 import { describeCommandError, openWorkspace } from "./tier-stack.js";
 
@@ -66,14 +65,7 @@ export async function fetchBundles(
       }
       continue;
     }
-    const forward = await forwardToPod({
-      kubeconfig: env.kubeconfig,
-      ...(env.context !== undefined ? { context: env.context } : {}),
-      namespace: env.namespace,
-      labelSelector: ORCHESTRATOR_SELECTOR,
-      port: ORCHESTRATOR_PORT,
-      signal,
-    });
+    const forward = await forwardToOrchestrator(env, signal);
     try {
       const client = new OrchestratorClient(`http://${forward.address}`, env.token);
       for (const b of await client.bundles()) {

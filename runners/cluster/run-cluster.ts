@@ -2,9 +2,7 @@ import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { ExitCode, TiersError } from "../../tiers/errors.js";
-import type { CentralDb } from "../../workloads/central/db/connect.js";
-import { openResultsDb } from "../../workloads/central/db/open.js";
+import { openRunDatabase } from "../cycle/handoff.js";
 import type { OrchestratorClient } from "../cycle/orchestrator-client.js";
 import {
   newCycleId,
@@ -50,16 +48,7 @@ export async function runCluster(
   deps: ClusterRunDeps = {},
 ): Promise<CycleRunResult> {
   const t0 = Date.now();
-  let cdb: CentralDb;
-  try {
-    cdb = await openResultsDb(options.db, true);
-  } catch (error) {
-    if (error instanceof TiersError) throw error;
-    throw new TiersError(
-      ExitCode.Infrastructure,
-      `the results database ${options.db} cannot be opened: ${(error as Error).message}; nothing was started`,
-    );
-  }
+  const cdb = await openRunDatabase(options.db);
   let wroteStackFile = false;
   try {
     const { auto, ws } = await openWorkspace({

@@ -1,7 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadKeyring } from "../../workloads/bundle/keyring.js";
+import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CentralDb } from "../../workloads/central/db/connect.js";
+import { openResultsDb } from "../../workloads/central/db/open.js";
 import { buildCycleReport } from "../../workloads/central/analysis/cycle-report.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
 import { importInbox, type InboxEvent } from "../../workloads/central/import/inbox.js";
@@ -111,4 +113,20 @@ export async function importAndReport(cdb: CentralDb, options: CentralRunOptions
     reports[format] = path;
   }
   return { events, report, reports };
+}
+
+/**
+ * Opens (and migrates) the results database before a run starts anything, so a wrong database
+ * fails now, not after the run.
+ */
+export async function openRunDatabase(location: string): Promise<CentralDb> {
+  try {
+    return await openResultsDb(location, true);
+  } catch (error) {
+    if (error instanceof TiersError) throw error;
+    throw new TiersError(
+      ExitCode.Infrastructure,
+      `the results database ${location} cannot be opened: ${(error as Error).message}; nothing was started`,
+    );
+  }
 }
