@@ -24,6 +24,8 @@ export const ExitCode = {
   BundleRejected: 7,
   /** A mandatory policy was violated. */
   PolicyViolation: 8,
+  /** Teardown failed: resources may remain (the message names the stack and how to remove it). */
+  TeardownFailed: 9,
   /** Interrupted by SIGINT / SIGTERM; everything started was torn down. */
   Interrupted: 130,
 } as const;

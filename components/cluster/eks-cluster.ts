@@ -40,6 +40,12 @@ export interface EksClusterArgs {
    * @default 7
    */
   readonly logRetentionDays?: number;
+  /**
+   * IAM principals (role or user ARNs) given cluster-admin through EKS access entries, besides the
+   * cluster's creator: whoever destroys the stack must reach the Kubernetes API.
+   * @default none
+   */
+  readonly accessPrincipals?: readonly string[];
   /** The region's managed node group, from the tier (see tiers/infra/sizing.ts). */
   readonly nodeGroup: NodeGroupSizing;
   /** Kubernetes labels on every node. */
@@ -113,6 +119,24 @@ export function createEksCluster(
     },
     c.opts({ dependsOn: [logGroup, ...clusterRole.attachments] }),
   );
+
+  const access = (args.accessPrincipals ?? []).map((principalArn, i) => {
+    const entry = new aws.eks.AccessEntry(
+      c.name(`access-${i}`),
+      { clusterName: cluster.name, principalArn, type: "STANDARD" },
+      c.opts(),
+    );
+    return new aws.eks.AccessPolicyAssociation(
+      c.name(`access-${i}`),
+      {
+        clusterName: cluster.name,
+        principalArn,
+        policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        accessScope: { type: "cluster" },
+      },
+      c.opts({ dependsOn: [entry] }),
+    );
+  });
 
   const issuerUrl = cluster.identities.apply((ids) => {
     const issuer = ids[0]?.oidcs?.[0]?.issuer;
@@ -197,7 +221,7 @@ export function createEksCluster(
     clusterName: cluster.name,
     oidc: { providerArn: oidc.arn, issuerUrl },
     storageClassName: storageClass.metadata.name,
-    ready: [nodeGroup, vpcCni, ebsCsi, storageClass],
+    ready: [nodeGroup, vpcCni, ebsCsi, storageClass, ...access],
   };
 }
 

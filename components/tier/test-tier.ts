@@ -27,6 +27,8 @@ export interface EksTierSettings {
   readonly endpointPublicAccess?: boolean;
   readonly publicAccessCidrs?: readonly string[];
   readonly logTypes?: readonly EksLogType[];
+  /** IAM principals given cluster-admin through access entries (who destroys must reach the API). */
+  readonly accessPrincipals?: readonly string[];
   /** Control-plane and flow-log retention. */
   readonly logRetentionDays: number;
   /** The node group every region gets (the tier's figures). */
@@ -188,6 +190,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
             : {}),
           ...(cfg.publicAccessCidrs ? { publicAccessCidrs: cfg.publicAccessCidrs } : {}),
           ...(cfg.logTypes ? { logTypes: cfg.logTypes } : {}),
+          ...(cfg.accessPrincipals ? { accessPrincipals: cfg.accessPrincipals } : {}),
           logRetentionDays: cfg.logRetentionDays,
           nodeGroup: cfg.nodeGroup,
           nodeLabels: { "test-tiers/tier": args.tier, "test-tiers/region": loc },

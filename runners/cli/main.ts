@@ -1,10 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
+import { registerBundlesCommand } from "./commands/bundles.js";
 import { registerCentralCommand } from "./commands/central.js";
 import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
+import { registerReapCommand } from "./commands/reap.js";
+import { registerRunCommand } from "./commands/run.js";
 
 /** The `tiers` CLI. Each command lives in its own file under commands/. */
 export function buildProgram(): Command {
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
   registerPreviewOfflineCommand(program);
   registerCentralCommand(program);
   registerPolicyCommand(program);
+  registerRunCommand(program);
+  registerReapCommand(program);
+  registerBundlesCommand(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
+import type { BundleSource } from "./bundle-source.js";
 import type { CycleStatus, OrchestratorClient } from "./orchestrator-client.js";
 import type { EnvironmentView } from "./progress-display.js";
 
@@ -16,6 +17,8 @@ export interface EnvironmentHandle {
   readonly client: OrchestratorClient;
   /** Resolves (never rejects) with why the environment is gone, if it goes before it is stopped. */
   readonly lost: Promise<string>;
+  /** Where its bundles are taken from. @default the orchestrator's API */
+  readonly bundles?: BundleSource;
 }
 
 /** A cycle state that will not change any more. */

@@ -1,12 +1,15 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadKeyring } from "../../workloads/bundle/keyring.js";
+import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CentralDb } from "../../workloads/central/db/connect.js";
+import { openResultsDb } from "../../workloads/central/db/open.js";
 import { buildCycleReport } from "../../workloads/central/analysis/cycle-report.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
 import { importInbox, type InboxEvent } from "../../workloads/central/import/inbox.js";
 import { REPORT_FORMATS, type ReportFormat } from "../../workloads/central/reports/formats.js";
 import { renderReport } from "../../workloads/central/reports/render.js";
+import { API_BUNDLE_SOURCE } from "./bundle-source.js";
 import type { EnvironmentHandle } from "./drive.js";
 import type { EnvironmentView } from "./progress-display.js";
 
@@ -42,9 +45,12 @@ export async function retrieveBundles(
       try {
         const info = await e.client.exportBundle(view.status.cycle_id);
         const file = join(inbox, `${info.cycle_id}--${e.id}--${info.bundle_id.slice(0, 12)}.tar.gz`);
-        const size = await e.client.download(info.bundle_id, file);
+        const source = e.bundles ?? API_BUNDLE_SOURCE;
+        const size = await source.fetch(e.client, info, file);
         retrieved.push({ environment: e.id, bundleId: info.bundle_id, file, size });
-        onEvent?.(`${e.id}: bundle ${info.bundle_id.slice(0, 12)} (${size} bytes) handed over to ${inbox}`);
+        onEvent?.(
+          `${e.id}: bundle ${info.bundle_id.slice(0, 12)} (${size} bytes) from ${source.description} handed over to ${inbox}`,
+        );
       } catch (error) {
         problems.set(e.id, `bundle not retrieved: ${(error as Error).message}`);
         onEvent?.(`${e.id}: ${problems.get(e.id)}`);
@@ -107,4 +113,20 @@ export async function importAndReport(cdb: CentralDb, options: CentralRunOptions
     reports[format] = path;
   }
   return { events, report, reports };
+}
+
+/**
+ * Opens (and migrates) the results database before a run starts anything, so a wrong database
+ * fails now, not after the run.
+ */
+export async function openRunDatabase(location: string): Promise<CentralDb> {
+  try {
+    return await openResultsDb(location, true);
+  } catch (error) {
+    if (error instanceof TiersError) throw error;
+    throw new TiersError(
+      ExitCode.Infrastructure,
+      `the results database ${location} cannot be opened: ${(error as Error).message}; nothing was started`,
+    );
+  }
 }

@@ -30,6 +30,14 @@ export interface BundleInfo {
   readonly file: string;
   readonly size: number;
   readonly sha256: string;
+  /** Where the orchestrator uploaded it besides its volume (EKS: its S3 prefix). */
+  readonly location?: {
+    readonly kind: "s3";
+    readonly bucket: string;
+    readonly key: string;
+    readonly region: string;
+    readonly version_id?: string;
+  };
 }
 
 /** The runner's side of an orchestrator's HTTP API (bearer token, JSON). */
@@ -126,6 +134,13 @@ export class OrchestratorClient {
     await pipeline(Readable.fromWeb(res.body), createWriteStream(partial, { mode: 0o600 }));
     await rename(partial, path);
     return Number(res.headers.get("content-length") ?? 0);
+  }
+
+  /** Every bundle the environment has exported (`GET /v1/bundles`). */
+  async bundles(): Promise<BundleInfo[]> {
+    const { status, json } = await this.call<{ bundles?: BundleInfo[] }>("GET", "/v1/bundles");
+    if (status !== 200 || !Array.isArray(json.bundles)) this.fail("list the bundles", status, json);
+    return json.bundles;
   }
 
   /** The environment's public key as a keyring line (`GET /v1/key`). */

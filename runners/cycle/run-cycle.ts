@@ -107,6 +107,29 @@ function partTimer(preflightMs: number) {
 }
 
 /**
+ * Calls the target's teardown (once) and returns its failure as a TiersError rather than throwing
+ * it, so the caller can still import what was retrieved; an unexpected error becomes exit 9 too,
+ * since nobody can say what it left behind.
+ */
+async function teardownOnce(
+  target: RunTarget,
+  force: AbortSignal,
+  say: (line: string) => void,
+): Promise<TiersError | undefined> {
+  try {
+    await target.teardown(force, say);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TiersError && error.exitCode === ExitCode.TeardownFailed) return error;
+    return new TiersError(
+      ExitCode.TeardownFailed,
+      `teardown of ${target.name} failed: ${(error as Error).message}; what it started may remain`,
+      { cause: error },
+    );
+  }
+}
+
+/**
  * The runner, whatever the target: announces the plan, provisions the target's environments,
  * enrols their keys, triggers the cycle in every environment through its API with one cycle id,
  * shows live progress, retrieves the bundles into the central inbox, tears the target down (always:
@@ -149,6 +172,7 @@ export async function runCycleOnTarget(
   let views: EnvironmentView[] = [];
   const problems = new Map<string, string>();
   let display: ProgressDisplay | undefined;
+  let stopped: { error: unknown } | undefined;
   try {
     environments = await target.provision({ plan, cycleId, runDir, signal: control.interrupt, say });
     await writeRunKeyring(
@@ -175,10 +199,16 @@ export async function runCycleOnTarget(
     const retrieved = await retrieveBundles(environments, views, inbox, (line) => say(line));
     for (const [env, why] of retrieved.problems) problems.set(env, why);
     mark("retrieve");
-  } finally {
-    await target.teardown(control.force, say);
+  } catch (error) {
+    stopped = { error };
   }
+  // Teardown always, exactly once. One that failed outranks whatever stopped the run: resources may
+  // remain (exit 9).
+  const teardownError = await teardownOnce(target, control.force, say);
+  if (teardownError && (stopped || control.interrupt.aborted)) throw teardownError;
+  if (stopped) throw stopped.error;
   mark("teardown");
+  if (teardownError) problems.set("teardown", teardownError.message);
   if (control.interrupt.aborted) {
     // Interrupted after the hand-off: the bundles are safe in the inbox; the centre can take them later.
     const rel = (path: string) => relative(process.cwd(), path);
@@ -211,7 +241,9 @@ export async function runCycleOnTarget(
   );
   for (const [format, path] of Object.entries(central.reports))
     say(`report (${format}): ${relative(process.cwd(), path)}`);
-  const exitCode = verdictExitCode(central.report, problems.size, options.failOn);
+  const exitCode = teardownError
+    ? ExitCode.TeardownFailed
+    : verdictExitCode(central.report, problems.size, options.failOn);
   const verdict = central.report?.cycle.verdict ?? "no results";
   say(
     `verdict: ${verdict}${problems.size > 0 ? `, ${problems.size} environment problem${problems.size === 1 ? "" : "s"}` : ""} (exit ${exitCode}, --fail-on ${options.failOn})`,

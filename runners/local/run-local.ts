@@ -1,6 +1,3 @@
-import { ExitCode, TiersError } from "../../tiers/errors.js";
-import type { CentralDb } from "../../workloads/central/db/connect.js";
-import { openResultsDb } from "../../workloads/central/db/open.js";
 import {
   newCycleId,
   runCycleOnTarget,
@@ -8,6 +5,7 @@ import {
   type RunControl,
   type RunIo,
 } from "../cycle/run-cycle.js";
+import { openRunDatabase } from "../cycle/handoff.js";
 import type { LocalOptions } from "./options.js";
 import { missingParts, preflight } from "./preflight.js";
 import { LocalProcessTarget } from "./process-target.js";
@@ -30,17 +28,8 @@ export async function runLocal(
 ): Promise<LocalRunResult> {
   const t0 = Date.now();
   await preflight(options);
-  let cdb: CentralDb;
-  try {
-    // Opened (and migrated) before anything starts, so a wrong database fails now, not after the run.
-    cdb = await openResultsDb(options.db, true);
-  } catch (error) {
-    if (error instanceof TiersError) throw error;
-    throw new TiersError(
-      ExitCode.Infrastructure,
-      `the results database ${options.db} cannot be opened: ${(error as Error).message}; nothing was started`,
-    );
-  }
+  // Opened (and migrated) before anything starts, so a wrong database fails now, not after the run.
+  const cdb = await openRunDatabase(options.db);
   try {
     const skipped = await missingParts(options.plan);
     const target = new LocalProcessTarget({

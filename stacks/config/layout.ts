@@ -13,6 +13,7 @@ import {
   type Resources,
 } from "../../tiers/infra/sizing.js";
 import { sizeWorkloads } from "../../tiers/infra/workload-sizing.js";
+import { parseEphemeralStack } from "../../tiers/infra/identity.js";
 import type { TestTierArgs, TierEnvironmentArgs, TierRegionArgs } from "../../components/tier/test-tier.js";
 import { stackIssue } from "./issue.js";
 import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, key } from "./schema.js";
@@ -163,6 +164,7 @@ export function layoutTier(
               : {}),
             ...(cluster.publicAccessCidrs ? { publicAccessCidrs: cluster.publicAccessCidrs } : {}),
             ...(cluster.logTypes ? { logTypes: cluster.logTypes } : {}),
+            ...(cluster.accessPrincipals ? { accessPrincipals: cluster.accessPrincipals } : {}),
             logRetentionDays,
             nodeGroup: nodeGroup!,
             network: {
@@ -173,7 +175,12 @@ export function layoutTier(
               ...(network.natGateways ? { natGateways: network.natGateways } : {}),
             },
             ...(network.existingVpcs ? { existingVpcIds: network.existingVpcs } : {}),
-            bundles: { ...(cfg[key("bundles")] ?? {}) },
+            // An ephemeral stack's buckets are emptied of every version on destroy; a long-lived
+            // stack's only with bundles.forceDestroy.
+            bundles: {
+              forceDestroy: parseEphemeralStack(stack) !== undefined,
+              ...(cfg[key("bundles")] ?? {}),
+            },
           }
         : {
             mode: "kubeconfig",

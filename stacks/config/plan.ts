@@ -14,6 +14,12 @@ import type { StackSettings } from "./validate.js";
 
 const ENVIRONMENTS = key("environments");
 
+/** What a runner may change in the stack's plan without changing the stack (`tiers run --time-scale`). */
+export interface StackPlanOptions {
+  /** @default 1 (the seed's durations: what the deployed orchestrators hold as their plan) */
+  readonly timeScale?: number;
+}
+
 /**
  * The tier's CyclePlan, compiled by `tiers/` from the stack's tier, regions and environments: so
  * region codes, roles, environment ids and placement are exactly the ones `tiers plan` shows. The
@@ -24,6 +30,7 @@ export function compileStackPlan(
   settings: StackSettings,
   catalog: Catalog,
   issues: IssueCollector,
+  planOptions: StackPlanOptions = {},
 ): CyclePlan | undefined {
   const cfg = settings.config;
   const envs = cfg[ENVIRONMENTS];
@@ -32,7 +39,7 @@ export function compileStackPlan(
   const resolved: ResolvedOptions = {
     options: {
       tier: cfg[key("tier")],
-      time_scale: 1,
+      time_scale: planOptions.timeScale ?? 1,
       load_mode: "absolute",
       load_scale: 1,
       seed: 1,

@@ -4,7 +4,7 @@ import type { YamlSource } from "../../tiers/config/yaml-source.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 import type { TestTierArgs } from "../../components/tier/test-tier.js";
 import { layoutTier } from "./layout.js";
-import { compileStackPlan } from "./plan.js";
+import { compileStackPlan, type StackPlanOptions } from "./plan.js";
 import { validateStackSettings } from "./validate.js";
 
 export interface ResolvedStack {
@@ -21,12 +21,13 @@ export function resolveStack(
   stack: string,
   source: YamlSource,
   catalog: Catalog = loadCatalog(),
+  planOptions: StackPlanOptions = {},
 ): ResolvedStack {
   const issues = new IssueCollector();
   const summary = `invalid stack configuration in ${source.file}`;
   const settings = validateStackSettings(source, issues);
   if (!settings) issues.throwIfAny(summary);
-  const plan = compileStackPlan(source, settings!, catalog, issues);
+  const plan = compileStackPlan(source, settings!, catalog, issues, planOptions);
   if (!plan) issues.throwIfAny(summary);
   const laid = layoutTier(stack, source, settings!, plan!, catalog, issues);
   issues.throwIfAny(summary);

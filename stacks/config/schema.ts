@@ -146,6 +146,19 @@ export const EksClusterSpec = z.strictObject({
   endpointPublicAccess: z.boolean().optional(),
   publicAccessCidrs: z.array(Cidr).min(1).optional(),
   logTypes: z.array(z.enum(EKS_LOG_TYPES)).min(1).optional(),
+  /**
+   * IAM principals given cluster-admin through EKS access entries besides the cluster's creator:
+   * the CI role that destroys ephemeral stacks, a team's admins. Whoever runs `pulumi destroy` must
+   * be able to reach the Kubernetes API to delete the stack's Kubernetes objects.
+   */
+  accessPrincipals: z
+    .array(
+      z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/, {
+        message: "expected an IAM role or user ARN such as arn:aws:iam::123456789012:role/ci-deployer",
+      }),
+    )
+    .min(1)
+    .optional(),
 });
 export type EksClusterSpec = z.infer<typeof EksClusterSpec>;
 

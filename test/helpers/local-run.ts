@@ -18,7 +18,12 @@ export interface LocalRun {
 }
 
 export function startLocalRun(args: readonly string[], env: NodeJS.ProcessEnv = {}): LocalRun {
-  const child = spawn(process.execPath, [BIN, "local", ...args], {
+  return startTiers(["local", ...args], env);
+}
+
+/** Any `tiers` command as a process the test can wait on and signal. */
+export function startTiers(args: readonly string[], env: NodeJS.ProcessEnv = {}): LocalRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -24,12 +24,20 @@ export interface ServedEnvironment {
 }
 
 /** A real `orchestrator serve` process on a free loopback port, with its own directory and token. */
-export async function serveEnvironment(environment = "env-1"): Promise<ServedEnvironment> {
+export async function serveEnvironment(
+  environment = "env-1",
+  options: { readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<ServedEnvironment> {
   const dir = mkdtempSync(join(tmpdir(), "tiers-orch-"));
   const token = randomBytes(24).toString("hex");
   const tokenFile = join(dir, "token");
   writeFileSync(tokenFile, token, { mode: 0o600 });
-  const proc = await startOrchestratorProcess({ dataDir: join(dir, "data"), environment, tokenFile });
+  const proc = await startOrchestratorProcess({
+    dataDir: join(dir, "data"),
+    environment,
+    tokenFile,
+    ...(options.env ? { env: options.env } : {}),
+  });
   return {
     dir,
     token,

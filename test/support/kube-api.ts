@@ -3,7 +3,8 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
+import { WebSocketServer, type WebSocket } from "ws";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateCustomResource } from "../../runners/infra/custom-resources.js";
@@ -72,6 +73,16 @@ export interface KubeApiOptions {
   readonly validate?: boolean;
   /** Called after an object is stored (a test can start what a controller would, e.g. a Job's workers). */
   readonly onCreate?: (object: StoredObject, request: KubeRequest) => void;
+  /**
+   * Where `pods/<pod>/portforward` connects for a stored pod and port (the pod's "container"): a real
+   * process on loopback. Unset, or undefined for a pod: the stream's error channel says the port
+   * is closed, as the kubelet's does.
+   */
+  readonly portForward?: (
+    namespace: string,
+    pod: string,
+    port: number,
+  ) => { host: string; port: number } | undefined;
 }
 
 export interface KubeApiStandIn {
@@ -81,6 +92,19 @@ export interface KubeApiStandIn {
   objects(resource: string, namespace?: string): StoredObject[];
   /** Make the next `count` requests matching `verb` and `resource` fail with `status` (500, 503, 409 …). */
   failNext(verb: string, resource: string, status: number, count?: number): void;
+  /** Store an object as a controller would (a Deployment's pod with its status), without a request. */
+  put(
+    group: string,
+    resource: string,
+    object: { metadata: { name: string; namespace: string; labels?: Record<string, string> } } & Record<
+      string,
+      unknown
+    >,
+  ): void;
+  /** Remove a stored object without a request (a pod the kubelet is done with). */
+  remove(group: string, resource: string, namespace: string, name: string): void;
+  /** Port-forward streams opened so far (`namespace/pod:port`). */
+  readonly portForwards: readonly string[];
   /** Patch a stored object's status (what a controller would report). */
   setStatus(resource: string, namespace: string, name: string, status: unknown): void;
   /** The server's certificate (PEM), which is its own CA: what a pod's `ca.crt` would hold. */
@@ -225,6 +249,40 @@ function selfSignedCertificate(): { key: string; cert: string } {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const PORT_FORWARD_PROTOCOL = "v4.channel.k8s.io";
+
+/**
+ * One port-forward stream as the kubelet serves it over `v4.channel.k8s.io`: binary frames whose
+ * first byte is the channel (0 data, 1 error for the one port), each channel opened by a frame
+ * holding the port (uint16, little endian); the data channel carries the TCP stream to the pod's
+ * port both ways, the error channel a message when that connection fails.
+ */
+function bridgePortForward(
+  ws: WebSocket,
+  port: number,
+  target: { host: string; port: number } | undefined,
+): void {
+  const portBytes = Buffer.alloc(2);
+  portBytes.writeUInt16LE(port);
+  ws.send(Buffer.concat([Buffer.from([0]), portBytes]));
+  ws.send(Buffer.concat([Buffer.from([1]), portBytes]));
+  const failStream = (message: string) => {
+    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(message)]));
+    ws.close();
+  };
+  if (!target) return failStream(`error forwarding port ${port}: connection refused`);
+  const tcp = connect(target.port, target.host);
+  tcp.on("data", (chunk: Buffer) => {
+    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([0]), chunk]));
+  });
+  tcp.on("error", (error) => failStream(`error forwarding port ${port} to pod: ${error.message}`));
+  tcp.on("close", () => ws.close());
+  ws.on("message", (data: Buffer) => {
+    if (data[0] === 0 && data.length > 1) tcp.write(data.subarray(1));
+  });
+  ws.on("close", () => tcp.destroy());
 }
 
 /** Starts the stand-in on a free 127.0.0.1 port. */
@@ -483,6 +541,70 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
       res.end(JSON.stringify(statusBody(500, "InternalError", (error as Error).message)));
     });
   });
+  const portForwards: string[] = [];
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has(PORT_FORWARD_PROTOCOL) ? PORT_FORWARD_PROTOCOL : false),
+  });
+  server.on("upgrade", (req: IncomingMessage, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://stand-in");
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward$/.exec(url.pathname);
+    const refuse = (code: number, reason: string, message: string) => {
+      const body = JSON.stringify(statusBody(code, reason, message));
+      socket.end(
+        `HTTP/1.1 ${code} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    };
+    const port = Number(url.searchParams.get("ports"));
+    const record = {
+      method: "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      verb: "create",
+      group: "",
+      version: "v1",
+      resource: "pods/portforward",
+      namespace: m ? decodeURIComponent(m[1]!) : null,
+      name: m ? decodeURIComponent(m[2]!) : null,
+      body: undefined,
+    };
+    if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+      requests.push({ ...record, status: 400 });
+      return refuse(
+        400,
+        "BadRequest",
+        "expected /api/v1/namespaces/<ns>/pods/<pod>/portforward?ports=<port>",
+      );
+    }
+    if (req.headers.authorization !== `Bearer ${options.token}`) {
+      requests.push({ ...record, status: 401 });
+      return refuse(401, "Unauthorized", "Unauthorized");
+    }
+    const p: Parsed = {
+      group: "",
+      version: "v1",
+      resource: "pods/portforward",
+      namespace: record.namespace,
+      name: record.name,
+    };
+    if (!allowed(options.rules, "create", p)) {
+      requests.push({ ...record, status: 403 });
+      return refuse(
+        403,
+        "Forbidden",
+        `pods "${record.name}" is forbidden: User "${user}" cannot create resource "pods/portforward" in API group "" in the namespace "${record.namespace}"`,
+      );
+    }
+    if (!store.has(`/pods/${record.namespace}/${record.name}`)) {
+      requests.push({ ...record, status: 404 });
+      return refuse(404, "NotFound", `pods "${record.name}" not found`);
+    }
+    requests.push({ ...record, status: 101 });
+    portForwards.push(`${record.namespace}/${record.name}:${port}`);
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      bridgePortForward(ws, port, options.portForward?.(record.namespace!, record.name!, port)),
+    );
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `https://127.0.0.1:${port}`;
@@ -500,6 +622,22 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
         )
         .map(([, o]) => o),
     failNext: (verb, resource, status, count = 1) => failures.push({ verb, resource, status, count }),
+    portForwards,
+    put: (group, resource, object) => {
+      revision += 1;
+      store.set(`${group}/${resource}/${object.metadata.namespace}/${object.metadata.name}`, {
+        ...object,
+        metadata: {
+          uid: randomUUID(),
+          resourceVersion: String(revision),
+          creationTimestamp: new Date().toISOString(),
+          ...object.metadata,
+        },
+      } as unknown as StoredObject);
+    },
+    remove: (group, resource, namespace, name) => {
+      store.delete(`${group}/${resource}/${namespace}/${name}`);
+    },
     setStatus: (resource, namespace, name, status) => {
       for (const [k, o] of store) {
         if (k.split("/")[1] === resource && o.metadata.namespace === namespace && o.metadata.name === name)
@@ -524,6 +662,8 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
       ].join("\n"),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

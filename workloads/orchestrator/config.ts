@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
 import { MAX_SECRET_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { validateSource } from "../../tiers/config/validate.js";
 import { readYamlFile, syntheticSource } from "../../tiers/config/yaml-source.js";
+import { loadEnvironmentFile, type BundleStoreConfig } from "./environment-file.js";
 
 /**
  * How one orchestrator runs: which environment it is, where its data lives, where it listens, its
@@ -58,12 +59,16 @@ export const OrchestratorConfig = z.strictObject({
   iperf3_server: hostPort(1).optional(),
   /** One-way latency (ms) the local fault proxy adds between load generator and SUT: a simulated region. */
   region_latency_ms: z.number().min(0).max(10_000).default(0),
+  /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
+  environment_file: z.string().optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
 export interface ResolvedConfig extends OrchestratorConfig {
   readonly api_token: string;
   readonly signing_key_file: string;
+  /** Where exported bundles go besides the volume: the environment's S3 prefix on EKS. */
+  readonly bundle_store: BundleStoreConfig;
   readonly paths: {
     readonly db: string;
     readonly raw: string;
@@ -82,6 +87,7 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_SIGNING_KEY_FILE: "signing_key_file",
   TIERS_PLAN: "plan_file",
   TIERS_IPERF3_SERVER: "iperf3_server",
+  TIERS_ENVIRONMENT_CONFIG: "environment_file",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */
@@ -200,11 +206,16 @@ export function loadOrchestratorConfig(
   }
   const base = file !== undefined ? resolve(file, "..") : process.cwd();
   const dataDir = isAbsolute(c.data_dir) ? c.data_dir : resolve(base, c.data_dir);
+  const bundleStore: BundleStoreConfig =
+    c.environment_file !== undefined
+      ? loadEnvironmentFile(resolve(base, c.environment_file), c.environment).bundles
+      : { kind: "volume", path: join(dataDir, "bundles") };
   return {
     ...c,
     data_dir: dataDir,
     api_token: token ?? "",
     signing_key_file: c.signing_key_file ?? join(dataDir, "keys", "bundle-signing.pem"),
+    bundle_store: bundleStore,
     paths: {
       db: join(dataDir, "env.db"),
       raw: join(dataDir, "raw"),

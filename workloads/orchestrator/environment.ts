@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, resolve } from "node:path";
@@ -14,6 +15,7 @@ import type { ResolvedConfig } from "./config.js";
 import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
+import type { BundleLocation } from "./export/upload-bundle.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
 import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
@@ -45,6 +47,7 @@ export class Environment implements ApiService {
   private running: Running | undefined;
   private readonly progress = new Map<string, CycleProgress>();
   private lastEnd: CycleEnd | undefined;
+  private s3: S3Client | undefined;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -216,9 +219,23 @@ export class Environment implements ApiService {
     };
   }
 
-  /** The API's export: the bundle's file name, not where it lies on this server. */
-  async exportBundle(cycleId: string): Promise<ExportedBundle> {
-    const b = await exportBundle({
+  /**
+   * The API's export: the cycle's bundle, uploaded on EKS to the environment's S3 prefix; the
+   * answer names the bundle's file, not where it lies on this server.
+   */
+  async exportBundle(cycleId: string): Promise<ExportedBundle & { location?: BundleLocation }> {
+    const exported = await this.exportToVolume(cycleId);
+    const answer = { ...exported, file: basename(exported.file) };
+    const store = this.config.bundle_store;
+    if (store.kind !== "s3") return answer;
+    // Loaded on first use: the AWS SDK is large, and only environments with a bucket need it.
+    const { environmentS3Client, uploadBundle } = await import("./export/upload-bundle.js");
+    this.s3 ??= environmentS3Client(store);
+    return { ...answer, location: await uploadBundle(this.s3, store, exported) };
+  }
+
+  private async exportToVolume(cycleId: string): Promise<ExportedBundle> {
+    return exportBundle({
       store: this.store,
       cycleId,
       key: this.key,
@@ -230,7 +247,6 @@ export class Environment implements ApiService {
         iperf3_server: this.config.iperf3_server ?? null,
       },
     });
-    return { ...b, file: basename(b.file) };
   }
 
   /** This environment's own absolute paths, which the API replaces in every answer. */
@@ -300,6 +316,7 @@ export class Environment implements ApiService {
       await running.done.catch(() => undefined);
     }
     await this.started.stop();
+    this.s3?.destroy();
     this.store.close();
   }
 }

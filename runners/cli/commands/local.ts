@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { DEFAULT_OUT_DIR, FAIL_ON, resolveLocalOptions, type LocalFlags } from "../../local/options.js";
+import { runInterruptible } from "../interruptible.js";
 import { runCommand } from "../run-command.js";
 import { addPlanOptions, rawPlanOptions } from "./plan.js";
 
@@ -37,51 +37,18 @@ configuration, nothing started; 4 a gate failed; 5 a contract failed (--fail-on 
     .action((flags: LocalFlags & Parameters<typeof rawPlanOptions>[1] & { tier?: string }) =>
       runCommand(async () => {
         const options = resolveLocalOptions(flags, rawPlanOptions(flags.tier, flags));
-        const interrupt = new AbortController();
-        const force = new AbortController();
-        const onSignal = (signal: NodeJS.Signals) => {
-          if (interrupt.signal.aborted) {
-            process.stderr.write(`${signal} again: killing every process of the run\n`);
-            force.abort();
-          } else {
-            process.stderr.write(
-              `${signal}: stopping the run and tearing everything down (again to force)\n`,
-            );
-            interrupt.abort();
-          }
-        };
-        process.on("SIGINT", onSignal);
-        process.on("SIGTERM", onSignal);
-        let outcome: { exitCode: number } | { error: unknown };
-        try {
-          // Loaded only when the command runs: the runner pulls in the centre and its report renderers.
-          const { runLocal } = await import("../../local/run-local.js");
-          outcome = await runLocal(
-            options,
-            { out: process.stdout, tty: process.stdout.isTTY },
-            { interrupt: interrupt.signal, force: force.signal },
-          );
-        } catch (error) {
-          outcome = { error };
-        } finally {
-          process.off("SIGINT", onSignal);
-          process.off("SIGTERM", onSignal);
-        }
-        // Interrupted, whatever the run was doing when the signal came: exit 130, with the details
-        // the run gave (where the bundles wait when it stopped after the hand-off).
-        if (interrupt.signal.aborted) {
-          const error = "error" in outcome ? outcome.error : undefined;
-          throw new TiersError(
-            ExitCode.Interrupted,
-            "interrupted: every process the run started has been stopped",
-            {
-              details:
-                error instanceof TiersError && error.exitCode === ExitCode.Interrupted ? error.details : [],
-            },
-          );
-        }
-        if ("error" in outcome) throw outcome.error;
-        return outcome.exitCode;
+        return runInterruptible(
+          {
+            first: "stopping the run and tearing everything down",
+            second: "killing every process of the run",
+            interrupted: "interrupted: every process the run started has been stopped",
+          },
+          async (control) => {
+            // Loaded only when the command runs: the runner pulls in the centre and its report renderers.
+            const { runLocal } = await import("../../local/run-local.js");
+            return runLocal(options, { out: process.stdout, tty: process.stdout.isTTY }, control);
+          },
+        );
       }),
     );
 }
