@@ -19,7 +19,7 @@ export const DEFAULT_IMAGES = {
 
 export const DEFAULT_EKS_VERSION = "1.34";
 
-const Image = z.string().superRefine((value, ctx) => {
+export const Image = z.string().superRefine((value, ctx) => {
   const problem = imagePinProblem(value);
   if (problem) {
     ctx.addIssue({
@@ -30,7 +30,7 @@ const Image = z.string().superRefine((value, ctx) => {
   }
 });
 
-const Cidr = z.string().superRefine((value, ctx) => {
+export const Cidr = z.string().superRefine((value, ctx) => {
   if (!parseCidr(value)) {
     ctx.addIssue({
       code: "custom",
@@ -41,7 +41,7 @@ const Cidr = z.string().superRefine((value, ctx) => {
 });
 
 /** Who answers for the stack: an AWS tag value and a namespace annotation. */
-const Owner = z.string().superRefine((value, ctx) => {
+export const Owner = z.string().superRefine((value, ctx) => {
   const problem = ownerProblem(value);
   if (problem) {
     ctx.addIssue({
