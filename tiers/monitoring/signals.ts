@@ -55,8 +55,8 @@ export const SIGNALS: Readonly<Record<string, Signal>> = {
     expr: (source) =>
       source === "scrape"
         ? `100 * avg by (environment) (up{component="sut"})`
-        : `100 * sum by (environment) (label_replace(kube_deployment_status_replicas_available{deployment="sut"}, "environment", "$1", "namespace", "(.+)"))` +
-          ` / sum by (environment) (label_replace(kube_deployment_spec_replicas{deployment="sut"}, "environment", "$1", "namespace", "(.+)"))`,
+        : `100 * sum by (environment) (label_replace(kube_deployment_status_replicas_available{deployment="sut"}, "environment", "$1", "namespace", "tiers-(.+)"))` +
+          ` / sum by (environment) (label_replace(kube_deployment_spec_replicas{deployment="sut"}, "environment", "$1", "namespace", "tiers-(.+)"))`,
     unit: "percent",
     help: "the share of the SUT's replicas that are available",
   },

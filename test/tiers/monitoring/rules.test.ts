@@ -41,7 +41,7 @@ function seriesFor(
     case "environment:tiers_sut_replicas_available:percent": {
       if (source === "kube-state-metrics") {
         // 100000 desired replicas make a hundredth of a percent expressible in whole replicas.
-        const ns = `namespace="${ENV}",deployment="sut"`;
+        const ns = `namespace="tiers-${ENV}",deployment="sut"`;
         return [
           { series: `kube_deployment_spec_replicas{${ns}}`, value: 100000 },
           { series: `kube_deployment_status_replicas_available{${ns}}`, value: Math.round(v * 1000) },
