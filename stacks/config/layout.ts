@@ -14,6 +14,7 @@ import {
 } from "../../tiers/infra/sizing.js";
 import { sizeWorkloads } from "../../tiers/infra/workload-sizing.js";
 import { parseEphemeralStack } from "../../tiers/infra/identity.js";
+import { clusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TestTierArgs, TierEnvironmentArgs, TierRegionArgs } from "../../components/tier/test-tier.js";
 import { stackIssue } from "./issue.js";
 import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, key } from "./schema.js";
@@ -189,6 +190,7 @@ export function layoutTier(
             ...(cluster.storageClass !== undefined ? { storageClassName: cluster.storageClass } : {}),
           },
     regions,
+    monitoring: clusterMonitoringSettings(catalog, finalPlan.tier.name),
     images: {
       orchestrator: images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
       sut: images.sut ?? DEFAULT_IMAGES.sut,

@@ -137,7 +137,9 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
             ts_ms: s.ts_ms,
             rps: s.rps,
             p99_ms: s.p99_ms,
+            p95_ms: s.p95_ms,
             errors: s.errors + s.non_2xx,
+            error_ratio: (s.errors + s.non_2xx) / Math.max(1, s.responses + s.errors),
           });
         },
       });
