@@ -2,7 +2,9 @@ import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { TierName } from "../../tiers/schema/names.js";
+import { childrenOf } from "../shared/children.js";
 import type { Lifecycle } from "../shared/labels.js";
+import { createChaosMesh } from "./chaos-mesh.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -28,6 +30,11 @@ export interface RegionPlatformArgs extends Lifecycle {
   readonly environments: readonly PlatformEnvironment[];
   /** What the region's objects wait for (the cluster, its node group and add-ons). */
   readonly dependsOn: readonly pulumi.Resource[];
+  /**
+   * The tier runs the chaos phase: Chaos Mesh is installed (`chaos-mesh.ts`).
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 /** The Kubernetes provider of the region's cluster, and its AWS provider in eks mode. */
@@ -64,11 +71,16 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
 }
 
 export function createRegionPlatform(
-  _name: string,
-  _args: RegionPlatformArgs,
-  _providers: PlatformProviders,
-  _parent: pulumi.Resource,
+  name: string,
+  args: RegionPlatformArgs,
+  providers: PlatformProviders,
+  parent: pulumi.Resource,
 ): RegionPlatformOutputs {
   const ready: pulumi.Resource[] = [];
+  const c = childrenOf(parent, name, providers.kubernetes);
+  if (args.chaos) {
+    const chaos = createChaosMesh(c, args, args.dependsOn);
+    ready.push(chaos.release);
+  }
   return { ready };
 }

@@ -66,6 +66,12 @@ export interface TestTierArgs extends Lifecycle {
   readonly images: EnvironmentImages;
   readonly sut: SutSpec;
   readonly orchestratorStorage: string;
+  /**
+   * The plan runs the chaos phase with faults: Chaos Mesh per region, environment namespaces open
+   * to it, and a Role for the orchestrator's chaos resources.
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 export interface RegionOutputs {
@@ -228,6 +234,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         mode: cfg.mode,
         environments: region.environments.map((e) => ({ id: e.id, namespace: e.namespace, role: e.role })),
         dependsOn: cluster.ready,
+        ...(args.chaos ? { chaos: true } : {}),
         ...lifecycle(args),
       },
       { kubernetes: cluster.k8sProvider, ...(awsProvider ? { aws: awsProvider } : {}) },
@@ -273,6 +280,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
               }
             : {}),
           dependsOn: [...cluster.ready, ...platform.ready],
+          ...(args.chaos ? { chaos: true } : {}),
         },
         { kubernetes: cluster.k8sProvider, random: randomProvider, tls: tlsProvider },
         { parent },

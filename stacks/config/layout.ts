@@ -189,6 +189,8 @@ export function layoutTier(
             ...(cluster.storageClass !== undefined ? { storageClassName: cluster.storageClass } : {}),
           },
     regions,
+    // Chaos Mesh and the orchestrator's chaos Role only where the plan injects faults.
+    ...(finalPlan.environments.some((e) => e.phases.some((p) => p.faults.length > 0)) ? { chaos: true } : {}),
     images: {
       orchestrator: images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
       sut: images.sut ?? DEFAULT_IMAGES.sut,
