@@ -299,6 +299,8 @@ export function createIsolatedEnvironment(
         value: iperf3.service.metadata.name.apply((n) => `${n}:${IPERF3_PORT}`),
       },
       ...(args.bundles ? [{ name: "AWS_REGION", value: args.bundles.region }] : []),
+      // The chaos phase's faults: Chaos Mesh resources in this namespace (the Role above).
+      ...(args.chaos ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : []),
     ],
   });
   const service = orchestrator.service.metadata.name;
