@@ -191,6 +191,8 @@ export function layoutTier(
           },
     regions,
     monitoring: clusterMonitoringSettings(catalog, finalPlan.tier.name),
+    // Chaos Mesh and the orchestrator's chaos Role only where the plan injects faults.
+    ...(finalPlan.environments.some((e) => e.phases.some((p) => p.faults.length > 0)) ? { chaos: true } : {}),
     images: {
       orchestrator: images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
       sut: images.sut ?? DEFAULT_IMAGES.sut,
