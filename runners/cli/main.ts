@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerBundlesCommand } from "./commands/bundles.js";
 import { registerCentralCommand } from "./commands/central.js";
+import { registerImagesCommand } from "./commands/images.js";
 import { registerLocalCommand } from "./commands/local.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerReapCommand(program);
   registerBundlesCommand(program);
+  registerImagesCommand(program);
   return program;
 }
 
