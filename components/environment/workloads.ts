@@ -109,7 +109,8 @@ export function deployOrchestrator(
     container: hardenedContainer({
       name: "orchestrator",
       image: w.images.orchestrator,
-      command: ["orchestrator", "serve"],
+      // `args` only: the image's ENTRYPOINT (tini --) stays PID 1 and reaps orphaned tool processes.
+      args: ["orchestrator", "serve"],
       ports: [{ name: "http", containerPort: ORCHESTRATOR_PORT, protocol: "TCP" }],
       env: [
         ...o.env,
@@ -166,7 +167,7 @@ export function deployIperf3(w: WorkloadContext): {
     container: hardenedContainer({
       name: "iperf3",
       image: w.images.adapters,
-      command: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
+      args: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
       ports: [
         { name: "iperf3", containerPort: IPERF3_PORT, protocol: "TCP" },
         { name: "iperf3-udp", containerPort: IPERF3_PORT, protocol: "UDP" },

@@ -348,6 +348,8 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         expect(sc.allowPrivilegeEscalation, where).toBe(false);
         expect(get(sc, "capabilities.drop"), where).toStrictEqual(["ALL"]);
         expect(imagePinProblem(c.image), `${where}: ${c.image}`).toBeUndefined();
+        // `args` only, never `command`: the image's ENTRYPOINT (tini) stays PID 1 (issue 18).
+        expect(c.command, where).toBeUndefined();
       }
     }
   });
