@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { IPERF3_PORT } from "../../tiers/infra/defaults.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import type { Children } from "../shared/children.js";
 import { hardenedContainer, restrictedPodSecurity, TMP_VOLUME } from "./pod-security.js";
 
 export const ORCHESTRATOR_PORT = 8080;
-export const IPERF3_PORT = 5201;
+export { IPERF3_PORT };
 export const ORCHESTRATOR_SERVICE_ACCOUNT = "orchestrator";
 
 export interface EnvironmentImages {

@@ -17,7 +17,7 @@ import { parseEphemeralStack } from "../../tiers/infra/identity.js";
 import { clusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TestTierArgs, TierEnvironmentArgs, TierRegionArgs } from "../../components/tier/test-tier.js";
 import { stackIssue } from "./issue.js";
-import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, key } from "./schema.js";
+import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, DEFAULT_SUT_PORT, key } from "./schema.js";
 import type { StackSettings } from "./validate.js";
 
 const UNBOUNDED: Resources = { cpu_millis: Number.MAX_SAFE_INTEGER, memory_bytes: Number.MAX_SAFE_INTEGER };
@@ -199,7 +199,7 @@ export function layoutTier(
       adapters: images.adapters ?? images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
     },
     sut: {
-      port: sutSpec.port ?? 8080,
+      port: sutSpec.port ?? DEFAULT_SUT_PORT,
       replicas,
       healthPath: sutSpec.healthPath ?? "/healthz",
       ...(sutSpec.args ? { args: sutSpec.args } : {}),
