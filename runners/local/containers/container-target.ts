@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
@@ -14,11 +14,13 @@ import {
   environmentsFromCapture,
   globalName,
   matches,
+  mountedSecrets,
   podSpecOf,
   renderClaim,
   renderConfigMap,
   renderDeployment,
   renderSecret,
+  secretVolumeName,
   toYaml,
   type CapturedEnvironment,
   type SecretValues,
@@ -152,7 +154,8 @@ export class LocalContainerTarget implements RunTarget {
   graph: CapturedGraph | undefined;
   readonly environments: ContainerEnvironment[] = [];
   private readonly plays: string[] = [];
-  private readonly claims: string[] = [];
+  /** Named volumes of the run: claims, Secret files, ConfigMaps (emptyDirs go with their pods). */
+  private readonly volumes: string[] = [];
   private readonly secrets: string[] = [];
   private readonly networks: string[] = [];
   private readonly waiters: ResultPromise[] = [];
@@ -223,20 +226,46 @@ export class LocalContainerTarget implements RunTarget {
     });
 
     const { values, token } = secretValues(env);
-    for (const s of env.secrets) {
-      const { name, yaml } = renderSecret(s, values, render);
+    for (const secret of env.secrets) {
+      const { name, json } = renderSecret(secret, values, render);
       this.secrets.push(name);
       // From stdin: the values never touch the disk.
-      await podman(["secret", "create", name, "-"], { input: yaml, signal, what: `creating secret ${name}` });
+      await podman(["secret", "create", name, "-"], { input: json, signal, what: `creating secret ${name}` });
     }
-    const configMaps = join(this.dir!, `${prefix}-configmaps.yaml`);
-    await writeFile(configMaps, env.configMaps.map(renderConfigMap).join("---\n"));
+    // Secret volumes: a named volume holding the files, owned by the pod's user, mode 0400.
+    const uid = Number(
+      (podSpecOf(env.deployments.orchestrator!).securityContext as Obj | undefined)?.runAsUser ?? 10001,
+    );
+    const mounted = new Set(Object.values(env.deployments).flatMap(mountedSecrets));
+    for (const secretName of mounted) {
+      const volume = secretVolumeName(prefix, secretName);
+      this.volumes.push(volume);
+      await podman(["volume", "create", "--label", `test-tiers/run=${this.run}`, volume], {
+        signal,
+        what: `creating volume ${volume}`,
+      });
+      const dir = (await podman(["volume", "inspect", "--format", "{{.Mountpoint}}", volume])).trim();
+      for (const [file, value] of Object.entries(values[secretName] ?? {})) {
+        await writeFile(join(dir, file), value, { mode: 0o400 });
+        await chown(join(dir, file), uid, uid);
+      }
+      await chown(dir, uid, uid);
+      await chmod(dir, 0o500);
+    }
+    const configMapArgs: string[] = [];
+    for (const cm of env.configMaps) {
+      const { name, yaml } = renderConfigMap(cm, render);
+      this.volumes.push(name); // podman keeps a ConfigMap volume as a named volume
+      const file = join(this.dir!, `${name}.configmap.yaml`);
+      await writeFile(file, yaml);
+      configMapArgs.push("--configmap", file);
+    }
 
     const play = async (file: string, docs: readonly Obj[], what: string): Promise<StartedPod[]> => {
       await writeFile(file, toYaml(docs));
       this.plays.push(file);
       const out = await podman(
-        ["kube", "play", "--network", network, "--configmap", configMaps, "--log-driver", "k8s-file", file],
+        ["kube", "play", "--network", network, ...configMapArgs, "--log-driver", "k8s-file", file],
         { signal, what },
       );
       return Promise.all(podIds(out).map(inspectPod));
@@ -256,7 +285,7 @@ export class LocalContainerTarget implements RunTarget {
       const pod = backendPods.find((p) => matches(p.labels, selector));
       if (pod) hosts[service] = pod.ip;
     }
-    for (const c of env.claims) this.claims.push(globalName(prefix, String((c.metadata as Obj).name)));
+    for (const c of env.claims) this.volumes.push(globalName(prefix, String((c.metadata as Obj).name)));
     const orchestrator = renderDeployment(env.deployments.orchestrator!, { ...render, hosts });
     const [orchPod] = await play(
       join(this.dir!, `${prefix}-orchestrator.yaml`),
@@ -373,7 +402,7 @@ export class LocalContainerTarget implements RunTarget {
         this.anonymous.push(...mounts.out.split(/\s+/).filter((v) => v !== "" && !v.startsWith(this.prefix)));
     }
     say(
-      `tearing down: ${this.plays.length} pod file(s), ${this.claims.length} volume(s), ${this.secrets.length} secret(s), ${this.networks.length} network(s) of run ${this.run}`,
+      `tearing down: ${this.plays.length} pod file(s), ${this.volumes.length} volume(s), ${this.secrets.length} secret(s), ${this.networks.length} network(s) of run ${this.run}`,
     );
     // The orchestrator first (it stops its cycle on SIGTERM), then what it talked to.
     for (const file of [...this.plays].reverse()) {
@@ -381,7 +410,8 @@ export class LocalContainerTarget implements RunTarget {
       if (!force.aborted) await podmanQuiet(["kube", "down", file], 90_000);
     }
     for (const pod of (await this.remaining()).pods) await podmanQuiet(["pod", "rm", "-f", "-t", "0", pod]);
-    for (const v of [...this.claims, ...this.anonymous]) await podmanQuiet(["volume", "rm", "-f", v]);
+    for (const v of new Set([...this.volumes, ...this.anonymous, ...(await this.remaining()).volumes]))
+      await podmanQuiet(["volume", "rm", "-f", v]);
     for (const s of this.secrets) await podmanQuiet(["secret", "rm", s]);
     for (const n of this.networks) await podmanQuiet(["network", "rm", "-f", n]);
     const left = await this.remaining();

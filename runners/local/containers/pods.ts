@@ -85,14 +85,21 @@ export const globalName = (prefix: string, name: string) => `${prefix}-${name}`;
 
 /**
  * One Deployment as podman runs it: the pod spec as the program registered it, with only what
- * podman needs changed — names that are global to podman prefixed (the Deployment, the claims and
- * Secrets it refers to), the run's labels added, and the Services it talks to as host aliases.
- * Env, args, mounts and security contexts are left exactly as registered.
+ * podman 4.3 needs changed, all of it names and volume sources, never env, args, mount paths or
+ * security contexts:
+ * - names podman keeps globally get the environment's prefix: the Deployment, the claims, the
+ *   ConfigMaps and Secrets it refers to, and its emptyDir volumes (podman makes each a named
+ *   volume, which two environments' pods would otherwise share);
+ * - a Secret volume becomes a claim on a volume the runner fills beforehand (`secretVolumeName`):
+ *   podman 4.3's kube play crashes on secret volumes (a nil secrets manager) and writes ConfigMap
+ *   files world-readable, which the orchestrator refuses for a signing key;
+ * - the run's labels are added, and the Services it calls become host aliases.
  */
 export function renderDeployment(deployment: Obj, options: RenderOptions): Obj {
   const d = structuredClone(deployment);
   const m = d.metadata as Obj;
-  m.name = globalName(options.prefix, String(m.name));
+  const app = String(m.name);
+  m.name = globalName(options.prefix, app);
   delete m.namespace;
   m.labels = { ...(m.labels as Obj), ...options.labels };
   const template = (d.spec as Obj).template as Obj;
@@ -101,13 +108,29 @@ export function renderDeployment(deployment: Obj, options: RenderOptions): Obj {
     labels: { ...((template.metadata as Obj).labels as Obj), ...options.labels },
   };
   const pod = template.spec as Obj;
+  const containers = pod.containers as Obj[];
+  const renamed = new Map<string, string>();
   for (const v of (pod.volumes ?? []) as Obj[]) {
     const pvc = v.persistentVolumeClaim as Obj | undefined;
     if (pvc) pvc.claimName = globalName(options.prefix, String(pvc.claimName));
+    const configMap = v.configMap as Obj | undefined;
+    if (configMap) configMap.name = globalName(options.prefix, String(configMap.name));
     const secret = v.secret as Obj | undefined;
-    if (secret) secret.secretName = globalName(options.prefix, String(secret.secretName));
+    if (secret) {
+      delete v.secret;
+      v.persistentVolumeClaim = { claimName: secretVolumeName(options.prefix, String(secret.secretName)) };
+    }
+    if (v.emptyDir !== undefined) {
+      const name = globalName(options.prefix, `${app}-${String(v.name)}`);
+      renamed.set(String(v.name), name);
+      v.name = name;
+    }
   }
-  for (const c of pod.containers as Obj[]) {
+  for (const c of containers) {
+    for (const mount of (c.volumeMounts ?? []) as Obj[]) {
+      const to = renamed.get(String(mount.name));
+      if (to !== undefined) mount.name = to;
+    }
     for (const e of (c.env ?? []) as Obj[]) {
       const ref = (e.valueFrom as Obj | undefined)?.secretKeyRef as Obj | undefined;
       if (ref) ref.name = globalName(options.prefix, String(ref.name));
@@ -119,6 +142,18 @@ export function renderDeployment(deployment: Obj, options: RenderOptions): Obj {
   return d;
 }
 
+/** The volume that holds a Secret's files for the pods that mount it. */
+export function secretVolumeName(prefix: string, secretName: string): string {
+  return globalName(prefix, `${secretName}-files`);
+}
+
+/** The Secrets a Deployment mounts as volumes. */
+export function mountedSecrets(deployment: Obj): string[] {
+  return ((podSpecOf(deployment).volumes ?? []) as { secret?: { secretName: string } }[]).flatMap((v) =>
+    v.secret ? [v.secret.secretName] : [],
+  );
+}
+
 export function renderClaim(claim: Obj, options: RenderOptions): Obj {
   const c = structuredClone(claim);
   const m = c.metadata as Obj;
@@ -128,29 +163,33 @@ export function renderClaim(claim: Obj, options: RenderOptions): Obj {
   return c;
 }
 
-/** A Secret with its real values, as `podman secret create` takes it (a Kubernetes Secret document). */
+/**
+ * A Secret with its real values as `podman secret create` takes it for `secretKeyRef`: podman 4.3
+ * reads a JSON object of base64 values.
+ */
 export function renderSecret(
   secret: Obj,
   values: SecretValues,
   options: RenderOptions,
-): { name: string; yaml: string } {
+): { name: string; json: string } {
   const name = String(meta(secret).name);
   const data = values[name];
   if (!data) throw new Error(`no value for Secret ${name}`);
-  const s: Obj = {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: globalName(options.prefix, name) },
-    type: secret.type ?? "Opaque",
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+  return {
+    name: globalName(options.prefix, name),
+    json: JSON.stringify(
+      Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
+    ),
   };
-  return { name: globalName(options.prefix, name), yaml: stringify(s) };
 }
 
-export function renderConfigMap(configMap: Obj): string {
+/** A ConfigMap as `podman kube play --configmap` takes it (one a file), its name prefixed. */
+export function renderConfigMap(configMap: Obj, options: RenderOptions): { name: string; yaml: string } {
   const c = structuredClone(configMap);
-  delete (c.metadata as Obj).namespace;
-  return stringify({ kind: "ConfigMap", ...c });
+  const m = c.metadata as Obj;
+  delete m.namespace;
+  m.name = globalName(options.prefix, String(m.name));
+  return { name: String(m.name), yaml: stringify({ apiVersion: "v1", kind: "ConfigMap", ...c }) };
 }
 
 export function toYaml(docs: readonly Obj[]): string {
