@@ -213,7 +213,7 @@ export function createCentralAnalysis(
   // Notifications: S3 → SQS, the watcher's wake-up -------------------------------------------
   const queue = new aws.sqs.Queue(
     c.name("inbox-events"),
-    { sqsManagedSseEnabled: true, messageRetentionSeconds: 345_600, visibilityTimeout: 60 },
+    { sqsManagedSseEnabled: true, messageRetentionSeconds: 345_600, visibilityTimeoutSeconds: 60 },
     c.opts(),
   );
   const queueAccess = new aws.sqs.QueuePolicy(

@@ -133,6 +133,13 @@ export function mockState(
           name: metadata.name ?? `${name}-${short(name).slice(0, 8)}`,
           uid: short(`uid${type}${name}`),
         };
+        // A LoadBalancer Service gets the hostname its cloud controller would write into status.
+        const spec = inputs.spec as { type?: unknown } | undefined;
+        if (type === "kubernetes:core/v1:Service" && spec?.type === "LoadBalancer") {
+          extra.status = {
+            loadBalancer: { ingress: [{ hostname: `${short(name)}.elb.mock.amazonaws.com` }] },
+          };
+        }
       } else if (type.startsWith("aws:")) {
         const [, mod = "x", kind = "x"] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
         extra.arn = arn(mod, `${kind}/${id}`);

@@ -11,11 +11,7 @@ import { EnvironmentSpec } from "../../tiers/schema/suite.js";
 export const CONFIG_NAMESPACE = "test-tiers";
 export const key = <K extends string>(k: K): `test-tiers:${K}` => `${CONFIG_NAMESPACE}:${k}`;
 
-/** Images of this project's own release, pinned. */
-export const DEFAULT_IMAGES = {
-  orchestrator: "ghcr.io/test-tiers/orchestrator:0.1.0",
-  sut: "ghcr.io/test-tiers/sut:0.1.0",
-} as const;
+export { DEFAULT_IMAGES, DEFAULT_SUT_PORT } from "../../tiers/infra/defaults.js";
 
 export const DEFAULT_EKS_VERSION = "1.34";
 
