@@ -78,15 +78,13 @@ function startWatcher(keyring: string): { proc: ResultPromise; output: () => str
 describe("the central importer service on an S3 inbox", () => {
   it("imports a dropped bundle once across two watchers, reports it, and rejects a refused one with its reason", async () => {
     // One reads the keyring from the bucket, as the stack's service does; the other from a file.
-    await s3
-      .client()
-      .send(
-        new PutObjectCommand({
-          Bucket: INBOX,
-          Key: "config/keyring",
-          Body: await readFile(keys.keyringPath),
-        }),
-      );
+    await s3.client().send(
+      new PutObjectCommand({
+        Bucket: INBOX,
+        Key: "config/keyring",
+        Body: await readFile(keys.keyringPath),
+      }),
+    );
     const a = startWatcher(`s3://${INBOX}/config/keyring`);
     const b = startWatcher(keys.keyringPath);
     for (const w of [a, b])
