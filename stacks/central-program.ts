@@ -48,12 +48,18 @@ export const CentralSpec = z.strictObject({
   }),
   database: z
     .strictObject({
-      instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/).optional(),
+      instanceClass: z
+        .string()
+        .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)
+        .optional(),
       allocatedStorageGiB: z.number().int().min(20).max(65536).optional(),
       multiAz: z.boolean().optional(),
       backupRetentionDays: z.number().int().min(1).max(35).optional(),
       deletionProtection: z.boolean().optional(),
-      engineVersion: z.string().regex(/^\d+(\.\d+)?$/).optional(),
+      engineVersion: z
+        .string()
+        .regex(/^\d+(\.\d+)?$/)
+        .optional(),
     })
     .optional(),
   importerReplicas: z.number().int().min(1).max(10).optional(),
@@ -81,13 +87,16 @@ export function runCentralProgram(stack: string, source: YamlSource): StackOutpu
     Object.entries((source.data ?? {}) as Record<string, unknown>).filter(([k]) => !k.startsWith("pulumi:")),
   );
   const r = validateSource(CentralStackSpec, { ...source, data });
-  if (!r.value) throw new StackConfigError(new ConfigError(r.issues, `invalid stack configuration in ${source.file}`));
+  if (!r.value)
+    throw new StackConfigError(new ConfigError(r.issues, `invalid stack configuration in ${source.file}`));
   const owner = r.value[key("owner")];
   const spec = r.value[key("central")];
   const images = { ...DEFAULT_CENTRAL_IMAGES, ...spec.images };
   const provider = new aws.Provider(`central-aws-${spec.region}`, {
     region: spec.region as aws.Region,
-    defaultTags: { tags: awsTags({ stack, tier: CENTRAL_TIER, region: spec.region, roles: ["central"], owner }) },
+    defaultTags: {
+      tags: awsTags({ stack, tier: CENTRAL_TIER, region: spec.region, roles: ["central"], owner }),
+    },
   });
   const randomProvider = new random.Provider("central-random", {});
   const central = new CentralAnalysis(
@@ -103,7 +112,10 @@ export function runCentralProgram(stack: string, source: YamlSource): StackOutpu
       writers: spec.writers,
       keyring: spec.keyring,
       ...(spec.database ? { database: spec.database } : {}),
-      importer: { image: images.importer, ...(spec.importerReplicas ? { replicas: spec.importerReplicas } : {}) },
+      importer: {
+        image: images.importer,
+        ...(spec.importerReplicas ? { replicas: spec.importerReplicas } : {}),
+      },
       grafana: { image: images.grafana, provisionerImage: images.provisioner },
       ...(spec.inboxRetentionDays ? { inboxRetentionDays: spec.inboxRetentionDays } : {}),
       ...(spec.reportsRetentionDays ? { reportsRetentionDays: spec.reportsRetentionDays } : {}),

@@ -169,7 +169,10 @@ export function createCentralAnalysis(
     parent,
     provider,
   );
-  const prefix = `tiers-${args.stack}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").slice(0, 24);
+  const prefix = `tiers-${args.stack}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .slice(0, 24);
 
   // Buckets -----------------------------------------------------------------------------------
   const inbox = createPrivateBucket(c, "inbox", {
@@ -227,13 +230,28 @@ export function createCentralAnalysis(
     c.name("inbox"),
     {
       bucket: inbox.bucket.id,
-      queues: [{ queueArn: queue.arn, events: ["s3:ObjectCreated:*"], filterPrefix: INBOX_PREFIX, filterSuffix: ".tar.gz" }],
+      queues: [
+        {
+          queueArn: queue.arn,
+          events: ["s3:ObjectCreated:*"],
+          filterPrefix: INBOX_PREFIX,
+          filterSuffix: ".tar.gz",
+        },
+      ],
     },
     c.opts({ dependsOn: [queueAccess] }),
   );
 
   // Security groups: only the services reach the database ------------------------------------
-  const egressAll = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "S3, SQS, ECR, logs (via NAT)" }];
+  const egressAll = [
+    {
+      protocol: "-1",
+      fromPort: 0,
+      toPort: 0,
+      cidrBlocks: ["0.0.0.0/0"],
+      description: "S3, SQS, ECR, logs (via NAT)",
+    },
+  ];
   const importerSg = new aws.ec2.SecurityGroup(
     c.name("importer"),
     { vpcId: network.vpcId, description: "central importer tasks: no inbound", egress: egressAll },
@@ -244,7 +262,9 @@ export function createCentralAnalysis(
     {
       vpcId: network.vpcId,
       description: "Grafana: port 3000 from inside the VPC only (reach it through SSM or a VPN)",
-      ingress: [{ protocol: "tcp", fromPort: 3000, toPort: 3000, cidrBlocks: [network.cidr], description: "VPC" }],
+      ingress: [
+        { protocol: "tcp", fromPort: 3000, toPort: 3000, cidrBlocks: [network.cidr], description: "VPC" },
+      ],
       egress: egressAll,
     },
     c.opts(),
@@ -255,7 +275,13 @@ export function createCentralAnalysis(
       vpcId: network.vpcId,
       description: "central results database: PostgreSQL from the importer and Grafana only",
       ingress: [
-        { protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [importerSg.id, grafanaSg.id], description: "importer, Grafana" },
+        {
+          protocol: "tcp",
+          fromPort: 5432,
+          toPort: 5432,
+          securityGroups: [importerSg.id, grafanaSg.id],
+          description: "importer, Grafana",
+        },
       ],
     },
     c.opts(),
@@ -323,7 +349,10 @@ export function createCentralAnalysis(
   const logs = new aws.cloudwatch.LogGroup(c.name("central"), { retentionInDays: 30 }, c.opts());
   const execution = new aws.iam.Role(
     c.name("task-execution"),
-    { assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"), description: "central stack: pull images, write logs, read the task secrets" },
+    {
+      assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"),
+      description: "central stack: pull images, write logs, read the task secrets",
+    },
     c.opts(),
   );
   new aws.iam.RolePolicyAttachment(
@@ -341,7 +370,10 @@ export function createCentralAnalysis(
   );
   const importerRole = new aws.iam.Role(
     c.name("importer"),
-    { assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"), description: "central importer: inbox, reports, notifications" },
+    {
+      assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"),
+      description: "central importer: inbox, reports, notifications",
+    },
     c.opts(),
   );
   new aws.iam.RolePolicy(
@@ -356,12 +388,19 @@ export function createCentralAnalysis(
   );
   const grafanaRole = new aws.iam.Role(
     c.name("grafana"),
-    { assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"), description: "central Grafana: no AWS permissions" },
+    {
+      assumeRolePolicy: serviceTrustPolicy("ecs-tasks.amazonaws.com"),
+      description: "central Grafana: no AWS permissions",
+    },
     c.opts(),
   );
   const logConfig = (streamPrefix: string) => ({
     logDriver: "awslogs",
-    options: { "awslogs-group": logs.name, "awslogs-region": args.region, "awslogs-stream-prefix": streamPrefix },
+    options: {
+      "awslogs-group": logs.name,
+      "awslogs-region": args.region,
+      "awslogs-stream-prefix": streamPrefix,
+    },
   });
   const passwordFrom = (arn: pulumi.Output<string>) => arn.apply((a) => `${a}:password::`);
 
@@ -377,7 +416,14 @@ export function createCentralAnalysis(
       executionRoleArn: execution.arn,
       taskRoleArn: importerRole.arn,
       containerDefinitions: pulumi
-        .all([inbox.bucket.bucket, reports.bucket.bucket, queue.url, databaseUrl, passwordFrom(databaseSecretArn), logs.name])
+        .all([
+          inbox.bucket.bucket,
+          reports.bucket.bucket,
+          queue.url,
+          databaseUrl,
+          passwordFrom(databaseSecretArn),
+          logs.name,
+        ])
         .apply(([inboxName, reportsName, queueUrl, url, passwordArn]) =>
           JSON.stringify([
             {
@@ -420,7 +466,11 @@ export function createCentralAnalysis(
       taskDefinition: importerTask.arn,
       desiredCount: args.importer.replicas ?? 2,
       launchType: "FARGATE",
-      networkConfiguration: { subnets: network.privateSubnetIds, securityGroups: [importerSg.id], assignPublicIp: false },
+      networkConfiguration: {
+        subnets: network.privateSubnetIds,
+        securityGroups: [importerSg.id],
+        assignPublicIp: false,
+      },
       deploymentCircuitBreaker: { enable: true, rollback: true },
       propagateTags: "SERVICE",
     },
@@ -465,7 +515,11 @@ export function createCentralAnalysis(
       taskDefinition: grafanaTask.arn,
       desiredCount: 1,
       launchType: "FARGATE",
-      networkConfiguration: { subnets: network.privateSubnetIds, securityGroups: [grafanaSg.id], assignPublicIp: false },
+      networkConfiguration: {
+        subnets: network.privateSubnetIds,
+        securityGroups: [grafanaSg.id],
+        assignPublicIp: false,
+      },
       deploymentCircuitBreaker: { enable: true, rollback: true },
       propagateTags: "SERVICE",
       enableExecuteCommand: false,

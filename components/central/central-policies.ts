@@ -67,7 +67,10 @@ export function queuePolicy(queueArn: string, bucketArn: string, accountId: stri
     Principal: { Service: "s3.amazonaws.com" },
     Action: "sqs:SendMessage",
     Resource: queueArn,
-    Condition: { ArnEquals: { "aws:SourceArn": bucketArn }, StringEquals: { "aws:SourceAccount": accountId } },
+    Condition: {
+      ArnEquals: { "aws:SourceArn": bucketArn },
+      StringEquals: { "aws:SourceAccount": accountId },
+    },
   });
 }
 

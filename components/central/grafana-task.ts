@@ -32,7 +32,11 @@ export function grafanaContainers(args: GrafanaContainersArgs): unknown[] {
       path: "/provisioning/datasources/central.yaml",
       content: datasourceYaml(args.databaseHost, args.databaseName, args.databaseUser),
     },
-    { env: "DASHBOARD_PROVIDER", path: "/provisioning/dashboards/test-tiers.yaml", content: DASHBOARD_PROVIDER_YAML },
+    {
+      env: "DASHBOARD_PROVIDER",
+      path: "/provisioning/dashboards/test-tiers.yaml",
+      content: DASHBOARD_PROVIDER_YAML,
+    },
     ...DASHBOARDS.map((d, i) => ({
       env: `DASHBOARD_${i}`,
       path: `/dashboards/${d.uid}.json`,

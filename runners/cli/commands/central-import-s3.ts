@@ -1,5 +1,9 @@
 /** `tiers central import --watch s3://…`: the central stack's importer service. */
-import type { Keyring } from "../../../workloads/bundle/keyring.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadKeyring, type Keyring } from "../../../workloads/bundle/keyring.js";
+import { downloadVerified } from "../../../workloads/bundle/s3-store.js";
 import type { CentralDb } from "../../../workloads/central/db/connect.js";
 import type { InboxEvent } from "../../../workloads/central/import/inbox.js";
 import { centralS3Client, centralSqsClient } from "../../../workloads/central/import/s3-client.js";
@@ -14,6 +18,25 @@ export interface WatchS3Context {
   readonly pollMs?: number;
   readonly say: (line: string) => void;
   readonly describe: (event: InboxEvent) => string;
+}
+
+/**
+ * `--keyring s3://bucket/key`: the central stack keeps the keyring as an object only the stack
+ * writes (environments may put under inbox/<env>/ only). Read once at start.
+ */
+export async function loadKeyringFromS3(url: string): Promise<Keyring> {
+  const { bucket, prefix } = parseS3Url(url, "--keyring");
+  const key = prefix.replace(/\/$/, "");
+  const dir = await mkdtemp(join(tmpdir(), "tiers-keyring-"));
+  const client = centralS3Client();
+  try {
+    const file = join(dir, "keyring");
+    await downloadVerified(client, { bucket, key, to: file, requireSha256Metadata: false });
+    return await loadKeyring(file);
+  } finally {
+    client.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function watchS3(cdb: CentralDb, flags: ImportFlags, ctx: WatchS3Context): Promise<void> {

@@ -55,7 +55,10 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
       ExitCode.Usage,
       `${flags.queue !== undefined ? "--queue" : "--reports"} applies only to an S3 inbox (--watch s3://bucket/prefix)`,
     );
-  const keyring = await loadKeyring(resolveKeyringLocation(flags.keyring));
+  const keyringLocation = resolveKeyringLocation(flags.keyring);
+  const keyring = keyringLocation.startsWith("s3://")
+    ? await (await import("./central-import-s3.js")).loadKeyringFromS3(keyringLocation)
+    : await loadKeyring(keyringLocation);
   let files: string[];
   try {
     files = await expandBundlePaths(paths);

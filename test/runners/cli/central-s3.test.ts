@@ -38,7 +38,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-function startWatcher(): { proc: ResultPromise; output: () => string } {
+function startWatcher(keyring: string): { proc: ResultPromise; output: () => string } {
   const proc = execa(
     process.execPath,
     [
@@ -54,7 +54,7 @@ function startWatcher(): { proc: ResultPromise; output: () => string } {
       "--db",
       join(dir.path, "central.db"),
       "--keyring",
-      keys.keyringPath,
+      keyring,
     ],
     {
       reject: false,
@@ -77,8 +77,16 @@ function startWatcher(): { proc: ResultPromise; output: () => string } {
 
 describe("the central importer service on an S3 inbox", () => {
   it("imports a dropped bundle once across two watchers, reports it, and rejects a refused one with its reason", async () => {
-    const a = startWatcher();
-    const b = startWatcher();
+    // One reads the keyring from the bucket, as the stack's service does; the other from a file.
+    await s3.client().send(
+      new PutObjectCommand({
+        Bucket: INBOX,
+        Key: "config/keyring",
+        Body: await readFile(keys.keyringPath),
+      }),
+    );
+    const a = startWatcher(`s3://${INBOX}/config/keyring`);
+    const b = startWatcher(keys.keyringPath);
     for (const w of [a, b])
       await waitFor("the watcher to start", () => /^watching /m.test(w.output()), 60_000);
     expect(a.output()).toContain(
