@@ -201,7 +201,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
           routeTableIds: network.privateRouteTableIds,
         };
       } else if (federated) {
-        pulumi.log.warn(
+        void pulumi.log.warn(
           `region ${loc} adopts VPC ${existing}: no peering routes are managed for it; route the other regions' CIDRs to the peering yourself`,
           parent,
         );

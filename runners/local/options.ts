@@ -22,6 +22,7 @@ export interface LocalFlags {
   readonly failOn?: string;
   readonly db?: string;
   readonly portBase?: string;
+  readonly monitoring?: boolean;
 }
 
 export interface LocalOptions {
@@ -33,6 +34,8 @@ export interface LocalOptions {
   /** SQLite path or postgres:// URL of the central results database. */
   readonly db: string;
   readonly portBase?: number;
+  /** Run Debian's Prometheus and Alertmanager with the generated rules (`--monitoring`). */
+  readonly monitoring: boolean;
 }
 
 /**
@@ -101,6 +104,7 @@ export function resolveLocalOptions(
     regionLatency: flags.regionLatency ?? false,
     failOn: failOn as FailOn,
     db: resolveDbLocation(flags.db, env),
+    monitoring: flags.monitoring ?? false,
     ...(portBase !== undefined ? { portBase } : {}),
   };
 }
