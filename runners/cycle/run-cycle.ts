@@ -243,6 +243,11 @@ export async function runCycleOnTarget(
       say(
         `  ${a.alert} (${a.severity}) in ${a.environment}: firing ${a.first_firing_at} → ${a.last_firing_at}; action ${a.action}`,
       );
+    const q = monitoring.dashboard_queries;
+    if (q) {
+      say(`dashboard panel queries with data: ${q.total - q.empty.length} of ${q.total}`);
+      for (const e of q.empty) say(`  no data: ${e}`);
+    }
   }
   for (const [env, why] of problems) say(`FAILED ${env}: ${why}`);
   for (const s of skipped) say(`skipped: ${s.what} (${s.reason})`);

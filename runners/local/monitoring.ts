@@ -11,6 +11,7 @@ import {
   renderLocalPrometheusConfig,
   type LocalScrapeEnvironment,
 } from "../../tiers/monitoring/prometheus-config.js";
+import { dashboardQueries, generateDashboards } from "../../tiers/monitoring/dashboards.js";
 import { generateRules, renderRulesFile, RULES_FILE } from "../../tiers/monitoring/rules.js";
 import { freeLoopbackPort } from "./environments.js";
 
@@ -185,6 +186,20 @@ export class LocalMonitoring {
         last_firing_at: new Date(s.values.at(-1)![0] * 1000).toISOString(),
       }))
       .sort((a, b) => a.first_firing_at.localeCompare(b.first_firing_at) || a.alert.localeCompare(b.alert));
+  }
+
+  /** Runs every generated dashboard panel query over the run; the ones that returned no data. */
+  async emptyDashboardQueries(): Promise<{ total: number; empty: string[] }> {
+    const queries = dashboardQueries(
+      generateDashboards(this.options.monitoring),
+      `${Math.max(4 * this.scrapeIntervalS, 4)}s`,
+    );
+    const empty: string[] = [];
+    for (const q of queries) {
+      const series = await this.queryRange(q.expr);
+      if (!series.some((s) => s.values.length > 0)) empty.push(`${q.dashboard} / ${q.panel}: ${q.expr}`);
+    }
+    return { total: queries.length, empty };
   }
 
   /** Stops both (SIGTERM to each process group, SIGKILL after 5 s; at once when `force`) and removes the directory. */

@@ -49,6 +49,8 @@ export interface CycleReport {
   readonly monitoring?: {
     readonly source: string;
     readonly alerts: readonly MonitoringAlert[];
+    /** The generated dashboards' panel queries, run against that Prometheus over the run. */
+    readonly dashboard_queries?: { readonly total: number; readonly empty: readonly string[] };
   };
   readonly summary: {
     readonly verdict: "passed" | "failed";
