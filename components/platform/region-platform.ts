@@ -4,8 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as random from "@pulumi/random";
 import type { ClusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TierName } from "../../tiers/schema/names.js";
+import { childrenOf } from "../shared/children.js";
 import type { Lifecycle } from "../shared/labels.js";
 import { RegionMonitoring } from "./monitoring/region-monitoring.js";
+import { createChaosMesh } from "./chaos-mesh.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -39,6 +41,11 @@ export interface RegionPlatformArgs extends Lifecycle {
     readonly remoteWriteUrl?: pulumi.Input<string>;
     readonly storageClassName?: pulumi.Input<string>;
   };
+  /**
+   * The tier runs the chaos phase: Chaos Mesh is installed (`chaos-mesh.ts`).
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 /** The Kubernetes provider of the region's cluster, and its AWS provider in eks mode. */
@@ -103,6 +110,11 @@ export function createRegionPlatform(
       { kubernetes: providers.kubernetes, random: providers.random },
       { parent },
     );
+  }
+  const c = childrenOf(parent, name, providers.kubernetes);
+  if (args.chaos) {
+    const chaos = createChaosMesh(c, args, args.dependsOn);
+    ready.push(chaos.release);
   }
   return { ready, ...(monitoring ? { monitoring } : {}) };
 }

@@ -71,6 +71,12 @@ export interface TestTierArgs extends Lifecycle {
   readonly orchestratorStorage: string;
   /** A monitoring stack per region from the catalog (tiers/monitoring); none when absent. */
   readonly monitoring?: ClusterMonitoringSettings;
+  /**
+   * The plan runs the chaos phase with faults: Chaos Mesh per region, environment namespaces open
+   * to it, and a Role for the orchestrator's chaos resources.
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 export interface RegionOutputs {
@@ -264,6 +270,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         mode: cfg.mode,
         environments: region.environments.map((e) => ({ id: e.id, namespace: e.namespace, role: e.role })),
         dependsOn: cluster.ready,
+        ...(args.chaos ? { chaos: true } : {}),
         ...lifecycle(args),
         ...(args.monitoring
           ? {
@@ -331,6 +338,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
               }
             : {}),
           dependsOn: [...cluster.ready, ...platform.ready],
+          ...(args.chaos ? { chaos: true } : {}),
         },
         { kubernetes: cluster.k8sProvider, random: randomProvider, tls: tlsProvider },
         { parent },

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerBundlesCommand } from "./commands/bundles.js";
 import { registerCentralCommand } from "./commands/central.js";
+import { registerImagesCommand } from "./commands/images.js";
 import { registerLocalCommand } from "./commands/local.js";
 import { registerMonitoringCommand } from "./commands/monitoring.js";
 import { registerPlanCommand } from "./commands/plan.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerReapCommand(program);
   registerBundlesCommand(program);
   registerMonitoringCommand(program);
+  registerImagesCommand(program);
   return program;
 }
 

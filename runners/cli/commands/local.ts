@@ -30,6 +30,10 @@ export function registerLocalCommand(program: Command): void {
       "--monitoring",
       "run Debian's prometheus and prometheus-alertmanager on loopback with the generated rules, scraping every environment; the summary and the report list the alerts that fired",
     )
+    .option(
+      "--runtime <runtime>",
+      "processes (default): each environment a process group; containers: the pods the local stack's Pulumi program registers, under podman",
+    )
     .addHelpText(
       "after",
       `
