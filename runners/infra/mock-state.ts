@@ -80,7 +80,12 @@ export function mockState(
         // manageMasterUserPassword: RDS makes the secret in Secrets Manager and reports its ARN.
         masterUserSecrets:
           inputs.manageMasterUserPassword === true
-            ? [{ secretArn: arn("secretsmanager", `secret:rds!db-${short(identifier)}`), secretStatus: "active" }]
+            ? [
+                {
+                  secretArn: arn("secretsmanager", `secret:rds!db-${short(identifier)}`),
+                  secretStatus: "active",
+                },
+              ]
             : [],
       });
       break;
@@ -97,7 +102,10 @@ export function mockState(
       break;
     case "aws:ecs/cluster:Cluster":
     case "aws:ecs/service:Service":
-      Object.assign(extra, { name: id, arn: arn("ecs", `${type.includes("cluster") ? "cluster" : "service"}/${id}`) });
+      Object.assign(extra, {
+        name: id,
+        arn: arn("ecs", `${type.includes("cluster") ? "cluster" : "service"}/${id}`),
+      });
       break;
     case "aws:secretsmanager/secret:Secret":
       Object.assign(extra, { arn: arn("secretsmanager", `secret:${id}`) });
