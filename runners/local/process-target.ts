@@ -95,6 +95,7 @@ export class LocalProcessTarget implements RunTarget {
           this.fired = {
             source: `Prometheus ${this.monitor.prometheusUrl}`,
             alerts: await this.monitor.firedAlerts(),
+            dashboard_queries: await this.monitor.emptyDashboardQueries(),
           };
       } catch (error) {
         say(`warning: could not read the fired alerts from Prometheus: ${(error as Error).message}`);
