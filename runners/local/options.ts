@@ -25,6 +25,7 @@ export interface LocalFlags {
   readonly failOn?: string;
   readonly db?: string;
   readonly portBase?: string;
+  readonly monitoring?: boolean;
   readonly runtime?: string;
 }
 
@@ -37,6 +38,8 @@ export interface LocalOptions {
   /** SQLite path or postgres:// URL of the central results database. */
   readonly db: string;
   readonly portBase?: number;
+  /** Run Debian's Prometheus and Alertmanager with the generated rules (`--monitoring`). */
+  readonly monitoring: boolean;
   /** @default "processes" */
   readonly runtime: Runtime;
 }
@@ -92,6 +95,13 @@ export function resolveLocalOptions(
       "has no meaning with --runtime containers",
       "no --port-base (each pod has its own address)",
     );
+  if (runtime === "containers" && flags.monitoring === true)
+    flag(
+      "--monitoring",
+      true,
+      "is not supported with --runtime containers yet",
+      "--monitoring with the process runtime (the default)",
+    );
   if (flags.out !== undefined && flags.out.trim() === "")
     flag("--out", flags.out, "empty", "a directory path");
 
@@ -117,6 +127,7 @@ export function resolveLocalOptions(
     regionLatency: flags.regionLatency ?? false,
     failOn: failOn as FailOn,
     db: resolveDbLocation(flags.db, env),
+    monitoring: flags.monitoring ?? false,
     ...(portBase !== undefined ? { portBase } : {}),
     runtime: runtime as Runtime,
   };

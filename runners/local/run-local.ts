@@ -6,6 +6,7 @@ import {
   type RunIo,
 } from "../cycle/run-cycle.js";
 import { openRunDatabase } from "../cycle/handoff.js";
+import { loadCatalog } from "../../tiers/catalog.js";
 import type { LocalOptions } from "./options.js";
 import { missingParts, preflight } from "./preflight.js";
 import { LocalProcessTarget } from "./process-target.js";
@@ -51,6 +52,7 @@ export async function runLocal(
             regionLatency: options.regionLatency,
             keep: options.keep,
             ...(options.portBase !== undefined ? { portBase: options.portBase } : {}),
+            ...(options.monitoring ? { monitoring: loadCatalog().monitoring } : {}),
           });
     return await runCycleOnTarget(
       chosen,

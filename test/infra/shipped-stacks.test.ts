@@ -276,10 +276,19 @@ describe.each(SHIPPED)("stack %s", (stack) => {
     }
   });
 
-  it("has no Service of type LoadBalancer or NodePort", () => {
+  it("has no Service of type LoadBalancer or NodePort, but the primary's internal remote-write receiver", () => {
     const services = view(stack).ofType("kubernetes:core/v1:Service");
     expect(services.length).toBeGreaterThanOrEqual(3 * Object.keys(outputs(stack).environments).length);
-    for (const s of services) expect(get(s.inputs, "spec.type") ?? "ClusterIP", s.urn).toBe("ClusterIP");
+    for (const s of services) {
+      if (get(s.inputs, "metadata.name") === "prometheus-remote-write") {
+        expect(get(s.inputs, "metadata.namespace"), s.urn).toBe("monitoring");
+        expect(get(s.inputs, "metadata.annotations")).toMatchObject({
+          "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        });
+        continue;
+      }
+      expect(get(s.inputs, "spec.type") ?? "ClusterIP", s.urn).toBe("ClusterIP");
+    }
   });
 
   it("lets no environment's role write or list another environment's prefix", () => {

@@ -34,7 +34,8 @@ const PANELS: Readonly<Record<string, PanelSpec>> = {
     targets: [
       { expr: `max by (environment) (tiers_load_error_ratio{${ENV}})`, legend: "{{environment}} load" },
       {
-        expr: `sum by (environment) (rate(sut_requests_total{${ENV},code=~"5.."}[$__rate_interval])) / sum by (environment) (rate(sut_requests_total{${ENV}}[$__rate_interval]))`,
+        // "or … * 0": a SUT that never answered 5xx has no such series; its ratio is 0, not absent.
+        expr: `(sum by (environment) (rate(sut_requests_total{${ENV},code=~"5.."}[$__rate_interval])) or 0 * sum by (environment) (rate(sut_requests_total{${ENV}}[$__rate_interval]))) / sum by (environment) (rate(sut_requests_total{${ENV}}[$__rate_interval]))`,
         legend: "{{environment}} SUT 5xx",
       },
     ],

@@ -6,3 +6,4 @@ export * from "./signals.js";
 export * from "./rules.js";
 export * from "./dashboards.js";
 export * from "./cluster-settings.js";
+export * from "./prometheus-config.js";

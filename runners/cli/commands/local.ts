@@ -27,6 +27,10 @@ export function registerLocalCommand(program: Command): void {
     .option("--db <location>", "central results database: SQLite path or postgres:// URL (TIERS_DB_URL)")
     .option("--port-base <port>", "environment i listens on port+i (default: free ports)")
     .option(
+      "--monitoring",
+      "run Debian's prometheus and prometheus-alertmanager on loopback with the generated rules, scraping every environment; the summary and the report list the alerts that fired",
+    )
+    .option(
       "--runtime <runtime>",
       "processes (default): each environment a process group; containers: the pods the local stack's Pulumi program registers, under podman",
     )

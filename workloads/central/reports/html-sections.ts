@@ -192,6 +192,20 @@ export function gatesTable(r: CycleReport): Raw {
   );
 }
 
+export function alertsTable(alerts: NonNullable<CycleReport["monitoring"]>["alerts"]): Raw {
+  return table<(typeof alerts)[number]>(
+    [
+      { header: "alert", cell: (a) => a.alert },
+      { header: "severity", cell: (a) => badge(a.severity, a.severity === "critical" ? "bad" : "warn") },
+      { header: "environment", cell: (a) => a.environment },
+      { header: "first firing", cell: (a) => a.first_firing_at },
+      { header: "last firing", cell: (a) => a.last_firing_at },
+      { header: "action", cell: (a) => a.action },
+    ],
+    alerts,
+  );
+}
+
 export function contractsTable(r: CycleReport): Raw {
   return table<CycleReport["contracts"][number]>(
     [

@@ -15,6 +15,7 @@ import {
   comparisonTable,
   contractsTable,
   gatesTable,
+  alertsTable,
   historyTable,
   peerTable,
   provenanceTable,
@@ -157,6 +158,16 @@ export async function renderHtml(report: CycleReport): Promise<string> {
       r.summary.change_points ? historyTable(r) : note("No change points."),
     ),
     section("gates", "Phase gates", gatesTable(r)),
+    ...(r.monitoring
+      ? [
+          section(
+            "alerts",
+            "Alerts fired",
+            note(`${r.monitoring.alerts.length} alert(s) reported firing by ${r.monitoring.source}.`),
+            alertsTable(r.monitoring.alerts),
+          ),
+        ]
+      : []),
     section("contracts", "Contract verdicts", contractsTable(r)),
     section(
       "statistics",
