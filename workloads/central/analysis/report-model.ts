@@ -178,6 +178,10 @@ export interface FaultReport {
   readonly scenario: string;
   readonly applied_ms: number;
   readonly undone_ms: number | null;
+  /** Injection → the SUT's first failed probe (null: no probe failed). */
+  readonly detection_ms: number | null;
+  /** First failed probe → healthy again (null: not healthy again, or nothing to recover). */
+  readonly recovery_ms: number | null;
 }
 
 export interface TimelineSeries {

@@ -206,6 +206,30 @@ export function alertsTable(alerts: NonNullable<CycleReport["monitoring"]>["aler
   );
 }
 
+/** Each fault: its window, and the SUT's detection and recovery as the orchestrator measured them. */
+export function faultsTable(r: CycleReport): Raw {
+  const s = (v: number | null, none: string) => (v === null ? none : `${(v / 1000).toFixed(1)} s`);
+  return table<CycleReport["faults"][number]>(
+    [
+      { header: "environment", cell: (f) => f.environment_id },
+      { header: "phase", cell: (f) => f.phase ?? "" },
+      { header: "scenario", cell: (f) => f.scenario },
+      {
+        header: "held",
+        cell: (f) => s(f.undone_ms === null ? null : f.undone_ms - f.applied_ms, "–"),
+        numeric: true,
+      },
+      { header: "detection", cell: (f) => s(f.detection_ms, "no failed probe"), numeric: true },
+      {
+        header: "recovery",
+        cell: (f) => s(f.recovery_ms, f.detection_ms === null ? "–" : "not healthy again"),
+        numeric: true,
+      },
+    ],
+    r.faults,
+  );
+}
+
 export function contractsTable(r: CycleReport): Raw {
   return table<CycleReport["contracts"][number]>(
     [

@@ -14,6 +14,7 @@ import { el, Raw, type Child } from "./html-kit.js";
 import {
   comparisonTable,
   contractsTable,
+  faultsTable,
   gatesTable,
   alertsTable,
   historyTable,
@@ -108,6 +109,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
           : "No faults were injected in this cycle; p99 latency per environment (log scale).",
       ),
       await chart(latencyTimelineChart(r), "p99 latency and faults"),
+      ...(r.faults.length ? [faultsTable(r)] : []),
     ),
     section(
       "regions",
