@@ -112,7 +112,7 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         const env = v.nearest(r, ["tiers:environment:IsolatedEnvironment"]);
         const region = env
           ? out.environments[env.name]!.region
-          : v.nearest(r, ["tiers:cluster:RegionCluster"])!.name;
+          : v.nearest(r, ["tiers:cluster:RegionCluster", "tiers:platform:RegionPlatform"])!.name;
         expect(v.nearest(p, ["tiers:cluster:RegionCluster"])!.name, r.urn).toBe(region);
         if (env)
           expect(get(r.inputs, "metadata.labels")).toMatchObject({
