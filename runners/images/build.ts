@@ -85,6 +85,8 @@ export async function buildImages(options: BuildOptions): Promise<BuiltImage[]> 
       "build",
       "--network",
       "host",
+      // podman writes OCI images by default, which have no HEALTHCHECK: the docker format keeps it.
+      ...(options.engine === "podman" ? ["--format", "docker"] : []),
       "-f",
       join(context, spec.dockerfile),
       "-t",

@@ -69,14 +69,20 @@ export async function orphanScenario(
 }
 
 /** How each image runs for its checks: what it needs beside a read-only root. */
-function runSpec(name: ImageName): { env: string[]; volumes: string[] } {
+function runSpec(name: ImageName): { env: string[]; volumes: string[]; args: string[] } {
   switch (name) {
     case "orchestrator":
-      return { env: [`TIERS_API_TOKEN=${randomBytes(16).toString("hex")}`], volumes: ["/data"] };
+      // As in a pod: an environment id, a token, a volume on /data (its local SUT starts inside).
+      return {
+        env: ["TIERS_ENVIRONMENT=image-check", `TIERS_API_TOKEN=${randomBytes(16).toString("hex")}`],
+        volumes: ["/data"],
+        args: [],
+      };
     case "sut":
-      return { env: [], volumes: [] };
+      return { env: [], volumes: [], args: [] };
     case "base":
-      return { env: [], volumes: [] };
+      // The base's CMD prints Node's version and exits: keep a process running to look at.
+      return { env: [], volumes: [], args: ["node", "-e", "setInterval(() => {}, 1e9)"] };
   }
 }
 
@@ -136,7 +142,7 @@ export async function checkImages(options: {
     record(image, "ENTRYPOINT starts with tini", entry?.[0] === "tini", JSON.stringify(entry));
 
     const name = `tiers-check-${spec.name}-${randomBytes(4).toString("hex")}`;
-    const { env, volumes } = runSpec(spec.name);
+    const { env, volumes, args } = runSpec(spec.name);
     const run = await execa(
       engine,
       [
@@ -154,6 +160,7 @@ export async function checkImages(options: {
         ...env.flatMap((e) => ["-e", e]),
         ...volumes.flatMap((v) => ["-v", v]),
         image,
+        ...args,
       ],
       { reject: false },
     );
@@ -191,7 +198,7 @@ export async function checkImages(options: {
       record(
         image,
         "read-only root filesystem",
-        write.code !== 0,
+        /Read-only file system/.test(write.err),
         write.code !== 0 ? write.err : "a write to / succeeded",
       );
       if (spec.name !== "base") {

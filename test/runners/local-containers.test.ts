@@ -38,7 +38,7 @@ async function tiersObjects(): Promise<{
       .map((l) => l.trim())
       .filter(Boolean);
   return {
-    pods: (await list(["pod", "ps", "-a", "--format", "{{.Name}}"])).filter((n) => n.startsWith("tiers-")),
+    pods: (await list(["pod", "ps", "--format", "{{.Name}}"])).filter((n) => n.startsWith("tiers-")),
     containers: (await list(["ps", "-a", "--format", "{{.Names}}|{{.PodName}}"])).filter((n) =>
       n.includes("tiers-"),
     ),

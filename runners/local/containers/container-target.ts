@@ -229,8 +229,16 @@ export class LocalContainerTarget implements RunTarget {
     for (const secret of env.secrets) {
       const { name, json } = renderSecret(secret, values, render);
       this.secrets.push(name);
-      // From stdin: the values never touch the disk.
-      await podman(["secret", "create", name, "-"], { input: json, signal, what: `creating secret ${name}` });
+      // Through podman's environment (`--env`): the values never touch the disk here. (Not stdin:
+      // podman wants a FIFO there, and Node gives its children sockets.)
+      await podman(
+        ["secret", "create", "--env", "--label", `test-tiers/run=${this.run}`, name, "TIERS_SECRET_VALUE"],
+        {
+          env: { TIERS_SECRET_VALUE: json },
+          signal,
+          what: `creating secret ${name}`,
+        },
+      );
     }
     // Secret volumes: a named volume holding the files, owned by the pod's user, mode 0400.
     const uid = Number(
@@ -298,7 +306,8 @@ export class LocalContainerTarget implements RunTarget {
     this.environments.push({ id: env.id, prefix, network, pods, played: [...backends, orchestrator] });
 
     const port =
-      ((containerOf(orchestrator).ports ?? []) as { containerPort: number }[])[0]?.containerPort ?? 8080;
+      ((containerOf(env.deployments.orchestrator!).ports ?? []) as { containerPort: number }[])[0]
+        ?.containerPort ?? 8080;
     const url = `http://${orchPod.ip}:${port}`;
     const container = orchPod.containers[0]!;
     const waiter = execa("podman", ["wait", container.id], { reject: false });
@@ -369,7 +378,7 @@ export class LocalContainerTarget implements RunTarget {
       pods: [
         ...new Set([
           ...byName(await listByLabel("pod", `test-tiers/run=${this.run}`)),
-          ...byName((await podmanQuiet(["pod", "ps", "-a", "--format", "{{.Name}}"])).out.split("\n")),
+          ...byName((await podmanQuiet(["pod", "ps", "--format", "{{.Name}}"])).out.split("\n")),
         ]),
       ],
       containers: lines(containers)

@@ -4,11 +4,18 @@ import { ExitCode, TiersError } from "../../../tiers/errors.js";
 /** Runs podman; a failure is an infrastructure error quoting podman's last lines. */
 export async function podman(
   args: readonly string[],
-  options: { input?: string; signal?: AbortSignal; what?: string; timeoutMs?: number } = {},
+  options: {
+    input?: string;
+    env?: Readonly<Record<string, string>>;
+    signal?: AbortSignal;
+    what?: string;
+    timeoutMs?: number;
+  } = {},
 ): Promise<string> {
   const r = await execa("podman", args, {
     reject: false,
     ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.env ? { env: options.env } : {}),
     ...(options.signal ? { cancelSignal: options.signal } : {}),
     timeout: options.timeoutMs ?? 180_000,
   });
@@ -39,7 +46,7 @@ export async function listByLabel(
 ): Promise<string[]> {
   const args =
     kind === "pod"
-      ? ["pod", "ps", "-a", "--filter", `label=${label}`, "--format", "{{.Name}}"]
+      ? ["pod", "ps", "--filter", `label=${label}`, "--format", "{{.Name}}"]
       : kind === "container"
         ? ["ps", "-a", "--filter", `label=${label}`, "--format", "{{.Names}}"]
         : [kind, "ls", "--filter", `label=${label}`, "--format", "{{.Name}}"];

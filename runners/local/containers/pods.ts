@@ -127,6 +127,17 @@ export function renderDeployment(deployment: Obj, options: RenderOptions): Obj {
     }
   }
   for (const c of containers) {
+    // podman 4.3 publishes every containerPort on the host's 0.0.0.0 (4.4 stopped doing so): the
+    // ports go, the probes name their port by number, and the runner reaches the pod's address.
+    const ports = new Map(
+      ((c.ports ?? []) as { name?: string; containerPort: number }[]).map((p) => [p.name, p.containerPort]),
+    );
+    delete c.ports;
+    for (const probe of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+      const action = (c[probe] as Obj | undefined)?.httpGet ?? (c[probe] as Obj | undefined)?.tcpSocket;
+      if (action && typeof (action as Obj).port === "string")
+        (action as Obj).port = ports.get(String((action as Obj).port));
+    }
     for (const mount of (c.volumeMounts ?? []) as Obj[]) {
       const to = renamed.get(String(mount.name));
       if (to !== undefined) mount.name = to;
