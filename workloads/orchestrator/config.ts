@@ -61,6 +61,11 @@ export const OrchestratorConfig = z.strictObject({
   region_latency_ms: z.number().min(0).max(10_000).default(0),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
+  /**
+   * OTLP/HTTP (protobuf) traces endpoint, e.g. `http://otel-collector.monitoring:4318/v1/traces`.
+   * Without one, a cycle's spans go into its bundle as `traces.ndjson`.
+   */
+  otlp_endpoint: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
@@ -75,6 +80,8 @@ export interface ResolvedConfig extends OrchestratorConfig {
     readonly scratch: string;
     readonly bundles: string;
     readonly sutStorage: string;
+    /** Offline spans, one `<cycle-id>.ndjson` each, for the bundle. */
+    readonly traces: string;
   };
 }
 
@@ -88,6 +95,9 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_PLAN: "plan_file",
   TIERS_IPERF3_SERVER: "iperf3_server",
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
+  // OpenTelemetry's own variable, and ours (which wins: it comes later).
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otlp_endpoint",
+  TIERS_OTLP_ENDPOINT: "otlp_endpoint",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */
@@ -222,6 +232,7 @@ export function loadOrchestratorConfig(
       scratch: join(dataDir, "scratch"),
       bundles: join(dataDir, "bundles"),
       sutStorage: join(dataDir, "sut"),
+      traces: join(dataDir, "traces"),
     },
   };
 }
