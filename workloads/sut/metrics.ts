@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../shared/process-metrics.js";
 import { SUT_METRICS as M, type ExportedMetric } from "../shared/metric-names.js";
 
 const spec = (m: ExportedMetric) => ({ name: m.name, help: m.help, labelNames: [...m.labels] as string[] });
@@ -6,7 +7,7 @@ const spec = (m: ExportedMetric) => ({ name: m.name, help: m.help, labelNames: [
 /**
  * The sample SUT's Prometheus metrics through prom-client, on a registry of its own per SUT (tests
  * start several in one process): the series of `SUT_METRICS` (workloads/shared/metric-names.ts)
- * and prom-client's default process metrics.
+ * and the standard process metrics.
  */
 export interface SutMetrics {
   readonly registry: Registry;
@@ -21,7 +22,7 @@ export interface SutMetrics {
 export function createSutMetrics(inflight: () => number): SutMetrics {
   const registry = new Registry();
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   new Gauge({
     ...spec(M.inflight),
     registers,

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../../shared/process-metrics.js";
 import { ORCHESTRATOR_METRICS as M, type ExportedMetric } from "../../shared/metric-names.js";
 import type { CycleEnd } from "../controller/cycle-controller.js";
 import type { CycleProgress } from "../controller/progress.js";
@@ -20,7 +21,7 @@ const spec = <T extends ExportedMetric>(m: T) => ({
  * The orchestrator's own metrics through prom-client, on a registry of its own (several
  * environments may share a process in tests): seed 001's `stress_phase_progression` per phase of
  * the running cycle, the latest load and SUT figures, results by status, fault events, test
- * durations, and prom-client's default process metrics. Names, types and labels are those of
+ * durations, and the standard process metrics. Names, types and labels are those of
  * `ORCHESTRATOR_METRICS` (workloads/shared/metric-names.ts). Gauges are read when scraped, so a
  * scrape never sees a figure older than the cycle's own state.
  */
@@ -35,7 +36,7 @@ export class OrchestratorMetrics {
   ) {
     const r = [this.registry];
     const env = { environment };
-    collectDefaultMetrics({ register: this.registry });
+    registerProcessMetrics(this.registry);
     new Gauge({
       ...spec(M.phaseProgression),
       registers: r,

@@ -175,6 +175,9 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
     progress.phase(phase.name).status = "not_run";
   }
   const verdict: CycleEnd["verdict"] = status === "completed" ? "passed" : "failed";
+  // The cycle's span ends and is exported before the end is visible (API, store): a bundle exported
+  // as soon as the cycle shows finished has every span.
+  await telemetry?.cycleEnded({ status, verdict, ...(reason ? { reason } : {}) });
   progress.state = status;
   progress.verdict = verdict;
   progress.reason = reason ?? null;
@@ -195,8 +198,6 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
     });
   } catch (error) {
     if (status !== "failed") throw error;
-  } finally {
-    await telemetry?.cycleEnded({ status, verdict, ...(reason ? { reason } : {}) });
   }
   return {
     cycleId,
