@@ -142,7 +142,9 @@ export class Environment implements ApiService {
       environment,
       runtime: this.runtime,
       signal: abort.signal,
-      telemetry: this.telemetry,
+      // TIERS_TELEMETRY=off runs the cycle without logs, traces and fault/test metrics: the
+      // baseline of `npm run bench -- telemetry`.
+      ...(process.env.TIERS_TELEMETRY === "off" ? {} : { telemetry: this.telemetry }),
       ...(resume !== undefined ? { resumeCycleId: resume } : {}),
       ...(newCycleId !== undefined ? { cycleId: newCycleId } : {}),
       onProgress: (p) => {
