@@ -135,7 +135,7 @@ try {
   const api = createApiServer(
     {
       health: () => ({ ok: true, detail: {} }),
-      trigger: () => ({}),
+      trigger: () => ({ cycle_id: "bench-cycle", resumed: false }),
       cycles: () => [],
       cycle: () => undefined,
       exportBundle: () => Promise.resolve({}),

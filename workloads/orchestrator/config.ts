@@ -62,6 +62,12 @@ export const OrchestratorConfig = z.strictObject({
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
   /**
+   * Who injects the chaos phase's faults into an external SUT: `chaos-mesh` (the cluster target:
+   * Chaos Mesh resources in the orchestrator's namespace, through the Kubernetes API). Unset, an
+   * external SUT's faults are recorded as skipped; a local SUT's are always the local injectors'.
+   */
+  faults: z.enum(["chaos-mesh"]).optional(),
+  /**
    * OTLP/HTTP (protobuf) traces endpoint, e.g. `http://otel-collector.monitoring:4318/v1/traces`.
    * Without one, a cycle's spans go into its bundle as `traces.ndjson`.
    */
@@ -98,6 +104,7 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   // OpenTelemetry's own variable, and ours (which wins: it comes later).
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otlp_endpoint",
   TIERS_OTLP_ENDPOINT: "otlp_endpoint",
+  TIERS_FAULTS: "faults",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */

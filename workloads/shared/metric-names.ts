@@ -58,6 +58,24 @@ export const ORCHESTRATOR_METRICS = {
     labels: ["environment"],
     help: "p99 latency of the phase load's latest second.",
   },
+  loadP95: {
+    name: "tiers_load_p95_seconds",
+    type: "gauge",
+    labels: ["environment"],
+    help: "p95 latency of the phase load's latest second.",
+  },
+  loadErrorRatio: {
+    name: "tiers_load_error_ratio",
+    type: "gauge",
+    labels: ["environment"],
+    help: "Share of the phase load's requests in its latest second that failed (connection error or non-2xx), 0..1.",
+  },
+  sutMemoryPercent: {
+    name: "tiers_sut_memory_percent",
+    type: "gauge",
+    labels: ["environment"],
+    help: "The SUT's resident memory in percent of its allocation, latest sample.",
+  },
   loadErrors: {
     name: "tiers_load_errors",
     type: "gauge",

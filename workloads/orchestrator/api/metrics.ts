@@ -89,6 +89,11 @@ export class OrchestratorMetrics {
     latest(M.loadP99, (p) => (p.latest.p99_ms == null ? null : p.latest.p99_ms / 1000));
     latest(M.loadErrors, (p) => p.latest.errors);
     latest(M.sutCpu, (p) => p.latest.cpu_pct);
+    latest(M.loadP95, (p) => (p.latest.p95_ms == null ? null : p.latest.p95_ms / 1000));
+    latest(M.loadErrorRatio, (p) => p.latest.error_ratio);
+    latest(M.sutMemoryPercent, (p) =>
+      p.latest.rss_bytes == null ? null : (p.latest.rss_bytes / p.environment.resources.memory_bytes) * 100,
+    );
     latest(M.sutMemory, (p) => p.latest.rss_bytes);
     new Counter({
       ...spec(M.results),
