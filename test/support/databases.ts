@@ -55,11 +55,12 @@ export interface TableFingerprint {
  */
 export async function fingerprint(
   cdb: CentralDb,
-  options: { readonly omit?: readonly string[] } = {},
+  options: { readonly omit?: readonly string[]; readonly omitTables?: readonly string[] } = {},
 ): Promise<Record<string, TableFingerprint>> {
   const out: Record<string, TableFingerprint> = {};
   const omit = new Set(options.omit ?? []);
   for (const table of CENTRAL_TABLES) {
+    if (options.omitTables?.includes(table)) continue;
     const rows = await cdb.db.selectFrom(table).selectAll().execute();
     const lines = rows
       .map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !omit.has(k))))

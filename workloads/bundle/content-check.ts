@@ -2,6 +2,7 @@ import { resultMetricName } from "../shared/metric-names.js";
 import type { BundleManifest } from "../shared/bundle-manifest.js";
 import type { CycleSummary, Sample } from "../shared/cycle.js";
 import type { Result } from "../shared/result.js";
+import type { SpanRecord } from "../shared/trace.js";
 import { BundleError } from "./errors.js";
 import { FORMAT_BOUNDS } from "./limits.js";
 
@@ -119,4 +120,28 @@ export function sampleChecker(results: readonly Result[]): (s: Sample, where: st
         `series ${JSON.stringify(s.series)} in phase ${s.phase} collides with a result metric of the same name`,
       );
   };
+}
+
+/**
+ * traces.ndjson, line by line: each span of the manifest's cycle, its id once in the bundle, not
+ * its own parent, ending after it starts.
+ */
+export class SpanChecks {
+  private readonly ids = new Map<string, string>();
+
+  constructor(private readonly m: Pick<BundleManifest, "cycle_id">) {}
+
+  check(s: SpanRecord, where: string): void {
+    if (s.cycle_id !== this.m.cycle_id)
+      throw new BundleError(
+        "cycle_mismatch",
+        `${where}: span names cycle ${s.cycle_id}, the manifest ${this.m.cycle_id}`,
+      );
+    const first = this.ids.get(s.span_id);
+    if (first !== undefined) throw content(where, `span_id ${s.span_id} already appears at ${first}`);
+    this.ids.set(s.span_id, where);
+    if (s.parent_span_id === s.span_id) throw content(where, `span ${s.span_id} is its own parent`);
+    if (s.end_us < s.start_us)
+      throw content(where, `span ${s.span_id} ends (${s.end_us} µs) before it starts (${s.start_us} µs)`);
+  }
 }

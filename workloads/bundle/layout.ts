@@ -9,6 +9,15 @@ export const BUNDLE_FILES = {
   events: "events.ndjson",
 } as const;
 
+/**
+ * The cycle's spans (`SpanRecord` per line) when no OTLP endpoint took them: optional, so bundles
+ * written before traces existed, and those of environments exporting over OTLP, lack it.
+ */
+export const TRACES_FILE = "traces.ndjson";
+
+/** Files a bundle may list besides the required ones and raw/. */
+export const OPTIONAL_FILES: readonly string[] = [TRACES_FILE];
+
 /** Files every bundle must list (raw/ files are optional). */
 export const REQUIRED_FILES: readonly string[] = Object.values(BUNDLE_FILES);
 
@@ -21,11 +30,11 @@ export function bundleFileName(environment: string, cycleId: string): string {
 export const RAW_DIR = "raw/";
 
 /**
- * True for a path the Bundle v1 layout has room for: the four required files and flat `raw/<name>`
- * files. Anything else is refused even when the manifest lists it (`malformed_content`).
+ * True for a path the Bundle v1 layout has room for: the four required files, `traces.ndjson`
+ * and flat `raw/<name>` files. Anything else is refused even when the manifest lists it (`malformed_content`).
  */
 export function isLayoutPath(path: string): boolean {
-  if (REQUIRED_FILES.includes(path)) return true;
+  if (REQUIRED_FILES.includes(path) || OPTIONAL_FILES.includes(path)) return true;
   return (
     path.startsWith(RAW_DIR) && path.length > RAW_DIR.length && !path.slice(RAW_DIR.length).includes("/")
   );

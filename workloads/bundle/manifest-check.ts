@@ -5,7 +5,7 @@ import type { ListedFiles } from "./extract.js";
 import { jsonTextProblem } from "./json-check.js";
 import type { Keyring, TrustedKey } from "./keyring.js";
 import { verifyBytes } from "./keys.js";
-import { isLayoutPath, MANIFEST_FILE, REQUIRED_FILES, SIGNATURE_FILE } from "./layout.js";
+import { isLayoutPath, MANIFEST_FILE, REQUIRED_FILES, SIGNATURE_FILE, TRACES_FILE } from "./layout.js";
 import { FORMAT_BOUNDS, type BundleLimits } from "./limits.js";
 
 const KEY_ID = /^[0-9a-f]{64}$/;
@@ -122,12 +122,16 @@ function checkListing(m: BundleManifest, limits: BundleLimits): ListedFiles {
       throw new BundleError("malformed_manifest", `${MANIFEST_FILE} lists itself or its signature as a file`);
     if (!isLayoutPath(f.path))
       throw content(
-        `lists ${JSON.stringify(f.path)}, which is outside the Bundle v1 layout (${REQUIRED_FILES.join(", ")}, raw/<name>)`,
+        `lists ${JSON.stringify(f.path)}, which is outside the Bundle v1 layout (${[...REQUIRED_FILES, TRACES_FILE].join(", ")}, raw/<name>)`,
       );
     listed.set(f.path, { size: f.size, sha256: f.sha256 });
   }
   for (const path of REQUIRED_FILES)
     if (!listed.has(path))
       throw new BundleError("missing_file", `required file ${path} is not in the manifest`);
+  if (listed.has(TRACES_FILE) && m.counts.traces === undefined)
+    throw content(`lists ${TRACES_FILE} but has no counts.traces`);
+  if (!listed.has(TRACES_FILE) && m.counts.traces !== undefined)
+    throw new BundleError("missing_file", `counts.traces is given but ${TRACES_FILE} is not in the manifest`);
   return listed;
 }

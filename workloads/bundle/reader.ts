@@ -4,12 +4,13 @@ import type { z } from "zod";
 import type { BundleManifest } from "../shared/bundle-manifest.js";
 import { CycleEvent, CycleSummary, Sample } from "../shared/cycle.js";
 import { Result } from "../shared/result.js";
-import { checkCycleContent, ResultChecks, sampleChecker } from "./content-check.js";
+import { SpanRecord } from "../shared/trace.js";
+import { checkCycleContent, ResultChecks, sampleChecker, SpanChecks } from "./content-check.js";
 import { BundleError } from "./errors.js";
 import { extractBundle } from "./extract.js";
 import { countKeysInText, jsonTextProblem, stringProblem } from "./json-check.js";
 import type { Keyring, TrustedKey } from "./keyring.js";
-import { BUNDLE_FILES } from "./layout.js";
+import { BUNDLE_FILES, TRACES_FILE } from "./layout.js";
 import { resolveLimits, type BundleLimits } from "./limits.js";
 import { trustedKeyFor, verifyManifest } from "./manifest-check.js";
 import { parseJsonLine, parseLine, parseValue, readLineBatches } from "./ndjson.js";
@@ -99,6 +100,20 @@ export class OpenedBundle {
         BUNDLE_FILES.events,
         schemaParser(CycleEvent, BUNDLE_FILES.events),
         this.manifest.counts.events,
+      ),
+    );
+  }
+
+  /** The cycle's spans (`traces.ndjson`); none for a bundle without that file (older, or OTLP-exporting). */
+  async readTraces(): Promise<SpanRecord[]> {
+    if (!this.manifest.files.some((f) => f.path === TRACES_FILE)) return [];
+    const checks = new SpanChecks(this.manifest);
+    return this.all(
+      this.batches(
+        TRACES_FILE,
+        schemaParser(SpanRecord, TRACES_FILE),
+        this.manifest.counts.traces ?? 0,
+        (s, where) => checks.check(s, where),
       ),
     );
   }
@@ -203,7 +218,7 @@ export async function openBundle(path: string, options: OpenBundleOptions): Prom
     let sealedBy = "";
     let sealKey: TrustedKey | undefined;
     let manifest: BundleManifest | undefined;
-    const recordFiles = new Set<string>([BUNDLE_FILES.results, BUNDLE_FILES.events]);
+    const recordFiles = new Set<string>([BUNDLE_FILES.results, BUNDLE_FILES.events, TRACES_FILE]);
     const extraction = await extractBundle(path, dir, limits, {
       onSealHeader: (header) => {
         sealedBy = checkSealHeader(header);
@@ -250,6 +265,7 @@ export async function verifyBundle(path: string, options: OpenBundleOptions): Pr
   try {
     await bundle.readResults();
     await bundle.readEvents();
+    await bundle.readTraces();
     for await (const _ of bundle.sampleBatches());
     return bundle.manifest;
   } finally {

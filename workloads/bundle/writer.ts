@@ -8,12 +8,13 @@ import { BUNDLE_SCHEMA_VERSION, BundleManifest } from "../shared/bundle-manifest
 import { CycleEvent, CycleSummary, Sample } from "../shared/cycle.js";
 import { Result } from "../shared/result.js";
 import { checkEntryPath } from "./archive-reader.js";
-import { checkCycleContent, resultMetricKeys, ResultChecks } from "./content-check.js";
+import { SpanRecord } from "../shared/trace.js";
+import { checkCycleContent, resultMetricKeys, ResultChecks, SpanChecks } from "./content-check.js";
 import { BundleError } from "./errors.js";
 import { jsonValueProblem, stringProblem } from "./json-check.js";
 import { DEFAULT_BUNDLE_LIMITS } from "./limits.js";
 import { writeTarGz, type ArchiveEntry } from "./archive-writer.js";
-import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, bundleFileName } from "./layout.js";
+import { BUNDLE_FILES, MANIFEST_FILE, SIGNATURE_FILE, TRACES_FILE, bundleFileName } from "./layout.js";
 import { signBytes, type SigningKey } from "./keys.js";
 import { StagedFile } from "./staged-file.js";
 
@@ -83,6 +84,9 @@ export class BundleWriter {
   private readonly written: Result[] = [];
   /** `phase\0series` of samples whose series could collide with a result metric's name. */
   private readonly colonSeries = new Set<string>();
+  /** traces.ndjson, made on the first span: a bundle without spans does not list it. */
+  private traces: StagedFile | undefined;
+  private readonly spanChecks: SpanChecks;
 
   private constructor(
     private readonly options: BundleWriterOptions,
@@ -95,6 +99,7 @@ export class BundleWriter {
       cycle_id: options.identity.cycle_id,
       environment: options.identity.environment,
     });
+    this.spanChecks = new SpanChecks({ cycle_id: options.identity.cycle_id });
   }
 
   static async create(options: BundleWriterOptions): Promise<BundleWriter> {
@@ -158,6 +163,15 @@ export class BundleWriter {
     await this.events.writeLine(checkRecord(`event ${e.kind}`, e));
   }
 
+  /** One finished span of the cycle (traces.ndjson), checked as the reader will check it. */
+  async addSpan(span: SpanRecord): Promise<void> {
+    this.ensureOpen();
+    const s = SpanRecord.parse(span);
+    const line = checkRecord(`span ${s.span_id}`, s, () => this.spanChecks.check(s, `span ${s.span_id}`));
+    this.traces ??= await StagedFile.create(join(this.staging, TRACES_FILE));
+    await this.traces.writeLine(line);
+  }
+
   /** Stores a tool's untouched output as `raw/<name>` and returns that bundle path. */
   async addRaw(name: string, content: string | Uint8Array): Promise<string> {
     this.ensureOpen();
@@ -201,6 +215,7 @@ export class BundleWriter {
       [BUNDLE_FILES.results, this.results],
       [BUNDLE_FILES.samples, this.samples],
       [BUNDLE_FILES.events, this.events],
+      ...(this.traces ? ([[TRACES_FILE, this.traces]] as const) : []),
       ...this.raw,
     ]);
     const files: BundleManifest["files"] = [];
@@ -218,7 +233,12 @@ export class BundleWriter {
       plan_hash: id.plan_hash,
       config_hash: id.config_hash,
       signing: { algorithm: "ed25519", key_id: this.options.key.keyId },
-      counts: { results: this.results.lines, samples: this.samples.lines, events: this.events.lines },
+      counts: {
+        results: this.results.lines,
+        samples: this.samples.lines,
+        events: this.events.lines,
+        ...(this.traces ? { traces: this.traces.lines } : {}),
+      },
       files,
     } satisfies BundleManifest);
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, "utf8");
@@ -248,7 +268,13 @@ export class BundleWriter {
     if (this.state !== "open") return;
     this.state = "aborted";
     await Promise.all(
-      [this.results, this.samples, this.events, ...this.raw.values()].map((f) => f.discard()),
+      [
+        this.results,
+        this.samples,
+        this.events,
+        ...(this.traces ? [this.traces] : []),
+        ...this.raw.values(),
+      ].map((f) => f.discard()),
     );
     await rm(this.staging, { recursive: true, force: true });
   }

@@ -67,6 +67,11 @@ export const OrchestratorConfig = z.strictObject({
    * external SUT's faults are recorded as skipped; a local SUT's are always the local injectors'.
    */
   faults: z.enum(["chaos-mesh"]).optional(),
+  /**
+   * OTLP/HTTP (protobuf) traces endpoint, e.g. `http://otel-collector.monitoring:4318/v1/traces`.
+   * Without one, a cycle's spans go into its bundle as `traces.ndjson`.
+   */
+  otlp_endpoint: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
@@ -81,6 +86,8 @@ export interface ResolvedConfig extends OrchestratorConfig {
     readonly scratch: string;
     readonly bundles: string;
     readonly sutStorage: string;
+    /** Offline spans, one `<cycle-id>.ndjson` each, for the bundle. */
+    readonly traces: string;
   };
 }
 
@@ -94,6 +101,9 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_PLAN: "plan_file",
   TIERS_IPERF3_SERVER: "iperf3_server",
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
+  // OpenTelemetry's own variable, and ours (which wins: it comes later).
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otlp_endpoint",
+  TIERS_OTLP_ENDPOINT: "otlp_endpoint",
   TIERS_FAULTS: "faults",
 };
 
@@ -229,6 +239,7 @@ export function loadOrchestratorConfig(
       scratch: join(dataDir, "scratch"),
       bundles: join(dataDir, "bundles"),
       sutStorage: join(dataDir, "sut"),
+      traces: join(dataDir, "traces"),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { DestinationStream } from "pino";
 import { statSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, resolve } from "node:path";
@@ -10,7 +11,6 @@ import { formatKeyringLine } from "../bundle/keyring.js";
 import { loadOrCreateSigningKey, type SigningKey } from "../bundle/keys.js";
 import type { ApiService } from "./api/server.js";
 import { CycleConflict } from "./api/server.js";
-import { orchestratorMetrics } from "./api/metrics.js";
 import type { ResolvedConfig } from "./config.js";
 import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
@@ -21,6 +21,8 @@ import { cycleLabelValue } from "./faults/chaos-mesh/resources.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
 import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
+import { Telemetry } from "./telemetry/telemetry.js";
+import { traceFile } from "./telemetry/tracing.js";
 
 /** Refuses a resume the controller would refuse, before anything starts (HTTP 400 / exit 3). */
 function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void {
@@ -33,6 +35,11 @@ function checkResumable(store: EnvStore, cycleId: string, plan: CyclePlan): void
         ? `cycle ${cycleId} is ${c.status}; only a running (killed) or interrupted cycle resumes`
         : undefined;
   if (problem) throw new ConfigError([{ file: "request", path: "resume", message: problem }]);
+}
+
+export interface EnvironmentOptions {
+  /** Where the structured log goes (default: stderr). */
+  readonly logDestination?: DestinationStream;
 }
 
 interface Running {
@@ -50,6 +57,8 @@ export class Environment implements ApiService {
   private readonly progress = new Map<string, CycleProgress>();
   private lastEnd: CycleEnd | undefined;
   private s3: S3Client | undefined;
+  /** Logs (pino), traces (OpenTelemetry) and /metrics (prom-client) of this environment. */
+  readonly telemetry: Telemetry;
 
   private constructor(
     readonly config: ResolvedConfig,
@@ -57,10 +66,23 @@ export class Environment implements ApiService {
     readonly key: SigningKey,
     private readonly started: StartedRuntime,
     private readonly defaultPlan: CyclePlan | undefined,
-  ) {}
+    options: EnvironmentOptions,
+  ) {
+    this.telemetry = new Telemetry({
+      environment: config.environment,
+      traceDir: config.paths.traces,
+      otlpEndpoint: config.otlp_endpoint,
+      ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+      metricsState: {
+        running: () => (this.running ? this.progress.get(this.running.cycleId) : undefined),
+        lastEnd: () => this.lastEnd,
+        cycleCount: () => this.store.listCycles().length,
+      },
+    });
+  }
 
   /** Opens the environment's directory and store, its key (made on first use), and starts its runtime. */
-  static async open(config: ResolvedConfig): Promise<Environment> {
+  static async open(config: ResolvedConfig, options: EnvironmentOptions = {}): Promise<Environment> {
     // The plan is read and checked before anything is created on disk.
     let defaultPlan: CyclePlan | undefined;
     let cpuMillis = 1000;
@@ -78,7 +100,7 @@ export class Environment implements ApiService {
       const started = await startRuntime(config, cpuMillis, (kind, detail) =>
         holder.env?.recordSutEvent(kind, detail),
       );
-      holder.env = new Environment(config, store, key, started, defaultPlan);
+      holder.env = new Environment(config, store, key, started, defaultPlan, options);
       holder.env.recordSwept(started.sweptAtStart ?? []);
       return holder.env;
     } catch (error) {
@@ -139,6 +161,9 @@ export class Environment implements ApiService {
       environment,
       runtime: this.runtime,
       signal: abort.signal,
+      // TIERS_TELEMETRY=off runs the cycle without logs, traces and fault/test metrics: the
+      // baseline of `npm run bench -- telemetry`.
+      ...(process.env.TIERS_TELEMETRY === "off" ? {} : { telemetry: this.telemetry }),
       ...(resume !== undefined ? { resumeCycleId: resume } : {}),
       ...(newCycleId !== undefined ? { cycleId: newCycleId } : {}),
       onProgress: (p) => {
@@ -265,6 +290,7 @@ export class Environment implements ApiService {
         region_latency_ms: this.config.region_latency_ms,
         iperf3_server: this.config.iperf3_server ?? null,
       },
+      traceFile: traceFile(this.config.paths.traces, cycleId),
     });
   }
 
@@ -310,14 +336,8 @@ export class Environment implements ApiService {
     };
   }
 
-  metrics(): string {
-    const running = this.running ? this.progress.get(this.running.cycleId) : undefined;
-    return orchestratorMetrics({
-      environment: this.config.environment,
-      running,
-      lastEnd: this.lastEnd,
-      store: this.store,
-    });
+  metrics(): Promise<string> {
+    return this.telemetry.metrics!.render();
   }
 
   // Lifecycle ----------------------------------------------------------------------------------
@@ -335,6 +355,7 @@ export class Environment implements ApiService {
       await running.done.catch(() => undefined);
     }
     await this.started.stop();
+    await this.telemetry.shutdown();
     this.s3?.destroy();
     this.store.close();
   }

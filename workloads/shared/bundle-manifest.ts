@@ -7,7 +7,7 @@ export const BUNDLE_SCHEMA_VERSION = 1;
 /**
  * `manifest.json` of a Bundle v1 (`<env>-<cycleId>.tar.gz`). Files besides the manifest:
  * `cycle.json` (CycleSummary), `results.ndjson` (Result per line), `samples.ndjson` (Sample per
- * line), `events.ndjson` (CycleEvent per line), `raw/…` (tools' untouched output), and
+ * line), `events.ndjson` (CycleEvent per line), optionally `traces.ndjson` (SpanRecord per line), `raw/…` (tools' untouched output), and
  * `manifest.sig` (ed25519 over the exact bytes of manifest.json with the environment's key).
  */
 export const BundleManifest = z.strictObject({
@@ -31,6 +31,8 @@ export const BundleManifest = z.strictObject({
     results: z.number().int().nonnegative(),
     samples: z.number().int().nonnegative(),
     events: z.number().int().nonnegative(),
+    /** Lines of traces.ndjson; present exactly when the bundle has that file. */
+    traces: z.number().int().nonnegative().optional(),
   }),
   files: z
     .array(

@@ -7,9 +7,8 @@ export function resultMetricName(test: string, metric: string): string {
  * Every Prometheus series the orchestrator and the sample SUT export, in one place: the metrics
  * code registers exactly these (names, types, label names, help), and the generated alert rules
  * and dashboards (issue 13) are written against them. Names and label sets are stable; new series
- * are added, none renamed. `process_*` and `nodejs_*` come from prom-client's default metrics
- * (process_cpu_seconds_total, process_resident_memory_bytes, process_start_time_seconds, … with no
- * labels); only those we rely on are listed.
+ * are added, none renamed. Both programs also export `PROCESS_METRICS` (no labels;
+ * workloads/shared/process-metrics.ts).
  */
 export interface ExportedMetric {
   readonly name: string;
@@ -58,6 +57,24 @@ export const ORCHESTRATOR_METRICS = {
     type: "gauge",
     labels: ["environment"],
     help: "p99 latency of the phase load's latest second.",
+  },
+  loadP95: {
+    name: "tiers_load_p95_seconds",
+    type: "gauge",
+    labels: ["environment"],
+    help: "p95 latency of the phase load's latest second.",
+  },
+  loadErrorRatio: {
+    name: "tiers_load_error_ratio",
+    type: "gauge",
+    labels: ["environment"],
+    help: "Share of the phase load's requests in its latest second that failed (connection error or non-2xx), 0..1.",
+  },
+  sutMemoryPercent: {
+    name: "tiers_sut_memory_percent",
+    type: "gauge",
+    labels: ["environment"],
+    help: "The SUT's resident memory in percent of its allocation, latest sample.",
   },
   loadErrors: {
     name: "tiers_load_errors",
@@ -152,7 +169,7 @@ export const SUT_METRICS = {
   },
 } as const satisfies Record<string, ExportedMetric>;
 
-/** prom-client's default process metrics both programs export (no labels). */
+/** The standard process metrics both programs export (counter, gauge, gauge; no labels). */
 export const PROCESS_METRICS = [
   "process_cpu_seconds_total",
   "process_resident_memory_bytes",

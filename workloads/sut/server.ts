@@ -1,6 +1,7 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Counter, Histogram, Registry, Sampled } from "./metrics.js";
+import type { Registry } from "prom-client";
+import { createSutMetrics } from "./metrics.js";
 import type { Journal } from "./storage.js";
 
 /**
@@ -73,38 +74,9 @@ export interface Sut {
 }
 
 export function createSut(options: SutOptions): Sut {
-  const registry = new Registry();
-  const requests = registry.add(
-    new Counter("sut_requests_total", "Requests answered, by route and status code."),
-  );
-  const duration = registry.add(
-    new Histogram(
-      "sut_request_duration_seconds",
-      "Time to answer a request, by route.",
-      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    ),
-  );
-  const injected = registry.add(
-    new Counter("sut_injected_errors_total", "Requests answered 500 by the error rate."),
-  );
-  const writes = registry.add(new Counter("sut_storage_writes_total", "Storage writes, by outcome."));
-  const written = registry.add(new Counter("sut_storage_bytes_written_total", "Bytes written to storage."));
   let inflight = 0;
-  registry.add(new Sampled("sut_inflight_requests", "Requests being answered.", "gauge", () => inflight));
-  registry.add(
-    new Sampled("process_cpu_seconds_total", "User and system CPU time.", "counter", () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1e6;
-    }),
-  );
-  registry.add(
-    new Sampled("process_resident_memory_bytes", "Resident memory.", "gauge", () =>
-      process.memoryUsage.rss(),
-    ),
-  );
-  const startedS = Date.now() / 1000;
-  registry.add(
-    new Sampled("process_start_time_seconds", "Start time, Unix seconds.", "gauge", () => startedS),
+  const { registry, requests, requestErrors, duration, injected, writes, written } = createSutMetrics(
+    () => inflight,
   );
 
   let errorDebt = 0;
@@ -119,7 +91,8 @@ export function createSut(options: SutOptions): Sut {
   ): void => {
     res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
     res.end(body);
-    requests.inc({ route, code: String(code) });
+    requests.inc({ code: String(code), route });
+    if (code >= 400) requestErrors.inc({ code: String(code), route });
   };
 
   async function work(res: ServerResponse, url: URL): Promise<void> {
@@ -132,7 +105,7 @@ export function createSut(options: SutOptions): Sut {
       try {
         await options.journal.write(w.write);
         writes.inc({ outcome: "ok" });
-        written.inc({}, w.write);
+        written.inc(w.write);
       } catch (error) {
         writes.inc({ outcome: "error" });
         const code = (error as NodeJS.ErrnoException).code ?? "EIO";
@@ -167,7 +140,10 @@ export function createSut(options: SutOptions): Sut {
     } else if (route === "/healthz" && req.method === "GET") {
       send(res, route, 200, JSON.stringify({ status: "ok", pid: process.pid, now_ms: Date.now(), checksum }));
     } else if (route === "/metrics" && req.method === "GET") {
-      send(res, route, 200, registry.render(), "text/plain; version=0.0.4");
+      registry.metrics().then(
+        (text) => send(res, route, 200, text, registry.contentType),
+        (error: Error) => send(res, route, 500, JSON.stringify({ error: error.message })),
+      );
     } else {
       send(res, "other", 404, JSON.stringify({ error: "not found" }));
     }

@@ -83,7 +83,7 @@ describe.each(DB_TARGETS)(`${PROCESSES} importer processes, the same ${BUNDLES} 
             ]),
         );
         expect([n(bundles.rows), n(bundles.ids), n(bundles.runs)]).toStrictEqual([BUNDLES, BUNDLES, BUNDLES]);
-        const total = (k: keyof BundleManifest["counts"]) => manifests.reduce((s, m) => s + m.counts[k], 0);
+        const total = (k: "results" | "samples" | "events") => manifests.reduce((s, m) => s + m.counts[k], 0);
         const count = async (table: "samples" | "results" | "events") =>
           n((await one(cdb.db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")))).n);
         expect(await count("samples")).toBe(total("samples"));

@@ -32,6 +32,7 @@ describe.each(DB_TARGETS)("importing bundles into %s", (target) => {
       "002_history_indexes",
       "003_exact_content",
       "004_fault_recovery",
+      "005_spans",
     ]);
     keys = await makeKeys(dir.path);
     keyring = await loadKeyring(keys.keyringPath);

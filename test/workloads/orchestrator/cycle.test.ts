@@ -26,7 +26,13 @@ beforeAll(async () => {
 
 describe("a real short cycle: all seven phases against the sample SUT with real tools", () => {
   it("runs every phase in order, gates each, and ends with a recorded verdict", () => {
-    expect(run.stderr).toBe("");
+    // stderr holds only the structured log (pino JSON lines), none of it an error.
+    const logged = run.stderr
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((r) => r.level >= 50)).toStrictEqual([]);
+    expect(logged.map((r) => r.msg)).toContain("cycle.ended");
     const ended = run.events.find((e) => e.event === "cycle.ended")!;
     // The chaos phase's gate judges what the faults did; either verdict is a measured outcome.
     expect([ExitCode.Ok, ExitCode.GateFailed]).toContain(run.code);

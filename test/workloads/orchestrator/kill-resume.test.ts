@@ -45,7 +45,13 @@ describe("kill -9 at random points, then --resume", () => {
     expect(kills.filter((k) => k.killed).length).toBeGreaterThanOrEqual(5);
 
     const last = await runCycle([...args, "--resume"]);
-    expect(last.stderr).toBe("");
+    // stderr holds only the structured log (pino JSON lines), none of it an error.
+    const logged = last.stderr
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((r) => r.level >= 50)).toStrictEqual([]);
+    expect(logged.map((r) => r.msg)).toContain("cycle.ended");
     const store = EnvStore.open(join(dir, "data", "env.db"));
     try {
       const cycles = store.listCycles();

@@ -254,6 +254,38 @@ const faultRecovery: Migration = {
     await db.schema.alterTable("fault_injections").dropColumn("detection_ms").execute();
   },
 };
+/**
+ * A bundle's spans (`traces.ndjson`, issue 13): cycle, phase and test spans with their events (the
+ * phase's fault events) as JSON text. Bundles without traces have no rows here. Times are epoch
+ * microseconds (bigint; they fit 2^53).
+ */
+function spans(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("spans")
+        .addColumn("bundle_key", "integer", (c) => c.notNull().references("bundles.bundle_key"))
+        .addColumn("span_id", "text", (c) => c.notNull())
+        .addColumn("trace_id", "text", (c) => c.notNull())
+        .addColumn("parent_span_id", "text")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("phase", "text")
+        .addColumn("start_us", "bigint", (c) => c.notNull())
+        .addColumn("end_us", "bigint", (c) => c.notNull())
+        .addColumn("status_code", "text", (c) => c.notNull())
+        .addColumn("status_message", "text")
+        .addColumn("attributes", "text", (c) => c.notNull())
+        .addColumn("events", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("spans_pk", ["bundle_key", "span_id"])
+        .execute();
+      await db.schema.createIndex("spans_trace").on("spans").column("trace_id").execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("spans").execute();
+    },
+  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export const MIGRATION_NAMES = [
@@ -261,6 +293,7 @@ export const MIGRATION_NAMES = [
   "002_history_indexes",
   "003_exact_content",
   "004_fault_recovery",
+  "005_spans",
 ] as const;
 export const LATEST_MIGRATION = MIGRATION_NAMES[MIGRATION_NAMES.length - 1]!;
 
@@ -272,6 +305,7 @@ export function migrationProvider(kind: DbKind): MigrationProvider {
         "002_history_indexes": historyIndexes,
         "003_exact_content": exactContent,
         "004_fault_recovery": faultRecovery,
+        "005_spans": spans(),
       } satisfies Record<(typeof MIGRATION_NAMES)[number], Migration>),
   };
 }

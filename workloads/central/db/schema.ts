@@ -206,6 +206,26 @@ export interface CentralDatabase {
   events: EventsTable;
   fault_injections: FaultInjectionsTable;
   metric_stats: MetricStatsTable;
+  spans: SpansTable;
+}
+
+/** One span of a bundle's traces.ndjson (migration 004). */
+export interface SpansTable {
+  bundle_key: number;
+  span_id: string;
+  trace_id: string;
+  parent_span_id: string | null;
+  name: string;
+  kind: string;
+  phase: string | null;
+  start_us: number;
+  end_us: number;
+  status_code: string;
+  status_message: string | null;
+  /** JSON object. */
+  attributes: string;
+  /** JSON array of `{name, time_us, attributes}`. */
+  events: string;
 }
 
 /** Tables in the order a bundle's rows are inserted (parents first). */
@@ -222,6 +242,7 @@ export const CENTRAL_TABLES = [
   "events",
   "fault_injections",
   "metric_stats",
+  "spans",
 ] as const satisfies readonly (keyof CentralDatabase)[];
 
 export type BundleRow = Selectable<BundlesTable>;

@@ -6,6 +6,7 @@ import type { BundleLimits } from "../../bundle/limits.js";
 import { openBundle, type OpenedBundle } from "../../bundle/reader.js";
 import type { CycleEvent } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
+import type { SpanRecord } from "../../shared/trace.js";
 import { PhaseMetricAccumulator } from "../analysis/summaries.js";
 import type { CentralDb } from "../db/connect.js";
 import { describeDbError, isUniqueViolation } from "../db/errors.js";
@@ -19,6 +20,7 @@ import {
   metricRows,
   phaseRows,
   resultRows,
+  spanRows,
 } from "./rows.js";
 
 /**
@@ -147,6 +149,7 @@ async function load(
   bundle: OpenedBundle,
   results: readonly Result[],
   events: readonly CycleEvent[],
+  spans: readonly SpanRecord[],
   options: ImportOptions,
 ) {
   await options.onProgress?.("verified");
@@ -197,6 +200,7 @@ async function load(
     await insertRows(trx, "contract_checks", checkRows(results));
     await insertRows(trx, "events", eventRows(key, events));
     await insertRows(trx, "fault_injections", faultRows(key, events));
+    await insertRows(trx, "spans", spanRows(key, spans));
     await options.onProgress?.("loading_samples");
     const stats = new PhaseMetricAccumulator();
     let seq = 1;
@@ -236,15 +240,17 @@ export async function importBundle(
     const m = bundle.manifest;
     let results: Result[];
     let events: CycleEvent[];
+    let spans: SpanRecord[];
     try {
       results = await bundle.readResults();
       events = await bundle.readEvents();
+      spans = await bundle.readTraces();
     } catch (error) {
       throw interruption(error, options.signal);
     }
     let status: ImportOutcome["status"];
     try {
-      status = await load(cdb, bundle, results, events, options);
+      status = await load(cdb, bundle, results, events, spans, options);
     } catch (error) {
       if (options.signal?.aborted || error instanceof BundleError) throw interruption(error, options.signal);
       if (!isUniqueViolation(error)) throw describeDbError(error, cdb.location) ?? error;

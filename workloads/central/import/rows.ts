@@ -2,6 +2,7 @@ import type { Insertable } from "kysely";
 import type { OpenedBundle } from "../../bundle/reader.js";
 import type { CycleEvent, CycleSummary } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
+import type { SpanRecord } from "../../shared/trace.js";
 import type {
   BundlesTable,
   ContractChecksTable,
@@ -11,6 +12,7 @@ import type {
   MetricsTable,
   PhasesTable,
   ResultsTable,
+  SpansTable,
 } from "../db/schema.js";
 
 /** Pure mappings from a verified bundle's content to the rows the importer inserts. */
@@ -147,6 +149,24 @@ export function checkRows(results: readonly Result[]): Insertable<ContractChecks
       outcome,
     })),
   );
+}
+
+export function spanRows(bundleKey: number, spans: readonly SpanRecord[]): Insertable<SpansTable>[] {
+  return spans.map((s) => ({
+    bundle_key: bundleKey,
+    span_id: s.span_id,
+    trace_id: s.trace_id,
+    parent_span_id: s.parent_span_id,
+    name: s.name,
+    kind: s.kind,
+    phase: s.phase,
+    start_us: s.start_us,
+    end_us: s.end_us,
+    status_code: s.status.code,
+    status_message: s.status.message ?? null,
+    attributes: JSON.stringify(s.attributes),
+    events: JSON.stringify(s.events),
+  }));
 }
 
 export function eventRows(bundleKey: number, events: readonly CycleEvent[]): Insertable<EventsTable>[] {

@@ -1,119 +1,142 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../../shared/process-metrics.js";
+import { ORCHESTRATOR_METRICS as M, type ExportedMetric } from "../../shared/metric-names.js";
 import type { CycleEnd } from "../controller/cycle-controller.js";
 import type { CycleProgress } from "../controller/progress.js";
-import type { EnvStore } from "../storage/env-store.js";
-import { renderPrometheus, type MetricFamily } from "./prometheus.js";
 
-export interface MetricsInput {
-  readonly environment: string;
-  readonly running: CycleProgress | undefined;
-  readonly lastEnd: CycleEnd | undefined;
-  readonly store: EnvStore;
+/** What the scrape reads at the moment it happens: the running cycle, the last one, the store. */
+export interface MetricsState {
+  readonly running: () => CycleProgress | undefined;
+  readonly lastEnd: () => CycleEnd | undefined;
+  readonly cycleCount: () => number;
 }
 
+const spec = <T extends ExportedMetric>(m: T) => ({
+  name: m.name,
+  help: m.help,
+  labelNames: [...m.labels] as string[],
+});
+
 /**
- * The orchestrator's own metrics (scraped by the environment's monitoring): seed 001's
- * `stress_phase_progression` per phase of the running cycle, the latest load and SUT figures,
- * results by status, and the process's own CPU and memory.
+ * The orchestrator's own metrics through prom-client, on a registry of its own (several
+ * environments may share a process in tests): seed 001's `stress_phase_progression` per phase of
+ * the running cycle, the latest load and SUT figures, results by status, fault events, test
+ * durations, and the standard process metrics. Names, types and labels are those of
+ * `ORCHESTRATOR_METRICS` (workloads/shared/metric-names.ts). Gauges are read when scraped, so a
+ * scrape never sees a figure older than the cycle's own state.
  */
-export function orchestratorMetrics(input: MetricsInput): string {
-  const env = { environment: input.environment };
-  const p = input.running;
-  const families: MetricFamily[] = [
-    {
-      name: "stress_phase_progression",
-      help: "Fraction of each phase's planned time that has passed in the running cycle (1 = done).",
-      type: "gauge",
-      samples: p
-        ? p.phases.map((ph) => ({
-            labels: { ...env, cycle: p.cycleId, phase: ph.name },
-            value: p.progression(ph.name),
-          }))
-        : [],
-    },
-    {
-      name: "tiers_cycle_running",
-      help: "1 while a cycle runs in this environment.",
-      type: "gauge",
-      samples: [{ labels: env, value: p ? 1 : 0 }],
-    },
-    {
-      name: "tiers_cycle_last_passed",
-      help: "1 when the last finished cycle passed every gate, 0 when it did not; absent before the first.",
-      type: "gauge",
-      samples: input.lastEnd
-        ? [
-            {
-              labels: { ...env, cycle: input.lastEnd.cycleId },
-              value: input.lastEnd.verdict === "passed" ? 1 : 0,
-            },
-          ]
-        : [],
-    },
-    {
-      name: "tiers_load_rps",
-      help: "Requests per second the phase load achieved in its latest second.",
-      type: "gauge",
-      samples: p?.latest.rps != null ? [{ labels: env, value: p.latest.rps }] : [],
-    },
-    {
-      name: "tiers_load_p99_seconds",
-      help: "p99 latency of the phase load's latest second.",
-      type: "gauge",
-      samples: p?.latest.p99_ms != null ? [{ labels: env, value: p.latest.p99_ms / 1000 }] : [],
-    },
-    {
-      name: "tiers_load_p95_seconds",
-      help: "p95 latency of the phase load's latest second.",
-      type: "gauge",
-      samples: p?.latest.p95_ms != null ? [{ labels: env, value: p.latest.p95_ms / 1000 }] : [],
-    },
-    {
-      name: "tiers_load_error_ratio",
-      help: "Share of the phase load's requests in its latest second that failed (connection error or non-2xx), 0..1.",
-      type: "gauge",
-      samples: p?.latest.error_ratio != null ? [{ labels: env, value: p.latest.error_ratio }] : [],
-    },
-    {
-      name: "tiers_sut_memory_percent",
-      help: "The SUT's resident memory in percent of its allocation, latest sample.",
-      type: "gauge",
-      samples:
-        p?.latest.rss_bytes != null
-          ? [{ labels: env, value: (p.latest.rss_bytes / p.environment.resources.memory_bytes) * 100 }]
-          : [],
-    },
-    {
-      name: "tiers_sut_cpu_percent",
-      help: "The SUT's CPU use in percent of its allocation, latest sample.",
-      type: "gauge",
-      samples: p?.latest.cpu_pct != null ? [{ labels: env, value: p.latest.cpu_pct }] : [],
-    },
-    {
-      name: "tiers_results_total",
-      help: "Results committed by the running cycle, by status.",
-      type: "counter",
-      samples: p
-        ? Object.entries(p.results).map(([status, n]) => ({ labels: { ...env, status }, value: n }))
-        : [],
-    },
-    {
-      name: "process_cpu_seconds_total",
-      help: "CPU time the orchestrator process used.",
-      type: "counter",
-      samples: [{ value: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 }],
-    },
-    {
-      name: "process_resident_memory_bytes",
-      help: "Resident memory of the orchestrator process.",
-      type: "gauge",
-      samples: [{ value: process.memoryUsage.rss() }],
-    },
-    {
-      name: "tiers_cycles_total",
-      help: "Cycles this environment's store holds.",
-      type: "gauge",
-      samples: [{ labels: env, value: input.store.listCycles().length }],
-    },
-  ];
-  return renderPrometheus(families);
+export class OrchestratorMetrics {
+  readonly registry = new Registry();
+  private readonly faults: Counter;
+  private readonly tests: Histogram;
+
+  constructor(
+    readonly environment: string,
+    state: MetricsState,
+  ) {
+    const r = [this.registry];
+    const env = { environment };
+    registerProcessMetrics(this.registry);
+    new Gauge({
+      ...spec(M.phaseProgression),
+      registers: r,
+      collect() {
+        this.reset();
+        const p = state.running();
+        if (p)
+          for (const ph of p.phases)
+            this.set({ ...env, cycle: p.cycleId, phase: ph.name }, p.progression(ph.name));
+      },
+    });
+    new Gauge({
+      ...spec(M.phaseCurrent),
+      registers: r,
+      collect() {
+        this.reset();
+        const p = state.running();
+        if (p?.current) this.set({ ...env, cycle: p.cycleId, phase: p.current }, 1);
+      },
+    });
+    new Gauge({
+      ...spec(M.cycleRunning),
+      registers: r,
+      collect() {
+        this.set(env, state.running() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      ...spec(M.cycleLastPassed),
+      registers: r,
+      collect() {
+        this.reset();
+        const end = state.lastEnd();
+        if (end) this.set({ ...env, cycle: end.cycleId }, end.verdict === "passed" ? 1 : 0);
+      },
+    });
+    const latest = (m: ExportedMetric, read: (p: CycleProgress) => number | null): void => {
+      new Gauge({
+        ...spec(m),
+        registers: r,
+        collect() {
+          this.reset();
+          const p = state.running();
+          const v = p ? read(p) : null;
+          if (v != null) this.set(env, v);
+        },
+      });
+    };
+    latest(M.loadRps, (p) => p.latest.rps);
+    latest(M.loadP99, (p) => (p.latest.p99_ms == null ? null : p.latest.p99_ms / 1000));
+    latest(M.loadErrors, (p) => p.latest.errors);
+    latest(M.sutCpu, (p) => p.latest.cpu_pct);
+    latest(M.loadP95, (p) => (p.latest.p95_ms == null ? null : p.latest.p95_ms / 1000));
+    latest(M.loadErrorRatio, (p) => p.latest.error_ratio);
+    latest(M.sutMemoryPercent, (p) =>
+      p.latest.rss_bytes == null ? null : (p.latest.rss_bytes / p.environment.resources.memory_bytes) * 100,
+    );
+    latest(M.sutMemory, (p) => p.latest.rss_bytes);
+    new Counter({
+      ...spec(M.results),
+      registers: r,
+      collect() {
+        // The running cycle's own tally: the counter starts again with each cycle (a counter reset).
+        this.reset();
+        const p = state.running();
+        if (p) for (const [status, n] of Object.entries(p.results)) this.inc({ ...env, status }, n);
+      },
+    });
+    new Counter({
+      ...spec(M.cycles),
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(env, state.cycleCount());
+      },
+    });
+    this.faults = new Counter({ ...spec(M.faultEvents), registers: r });
+    this.tests = new Histogram({
+      ...spec(M.testDuration),
+      buckets: [...M.testDuration.buckets],
+      registers: r,
+    });
+  }
+
+  /** A fault event of a cycle (`fault.injected`, `fault.undone`, `fault.skipped`, …). */
+  faultEvent(scenario: string, kind: string): void {
+    this.faults.inc({ environment: this.environment, scenario, kind });
+  }
+
+  /** A test or load segment finished. */
+  testEnded(phase: string, status: string, seconds: number): void {
+    this.tests.observe({ environment: this.environment, phase, status }, seconds);
+  }
+
+  /** The text exposition (format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
 }

@@ -20,7 +20,7 @@ export interface ApiService {
   bundleFile(
     bundleId: string,
   ): { readonly path: string; readonly size: number; readonly name: string } | undefined;
-  metrics(): string;
+  metrics(): string | Promise<string>;
   /** The environment's public signing key as a keyring line. */
   publicKey(): { readonly key_id: string; readonly keyring_line: string };
 }
@@ -196,7 +196,7 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
       return send(res, h.ok ? 200 : 503, { status: h.ok ? "ok" : "unhealthy", ...h.detail });
     }
     if (req.method === "GET" && path === "/metrics") {
-      const text = service.metrics();
+      const text = await service.metrics();
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
       res.end(text);
       return;

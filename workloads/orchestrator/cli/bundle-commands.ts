@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { traceFile } from "../telemetry/tracing.js";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { formatKeyringLine, loadKeyring, parseKeyring } from "../../bundle/keyring.js";
 import { loadSigningKey } from "../../bundle/keys.js";
@@ -32,6 +33,7 @@ export function registerBundleCommands(
               region_latency_ms: config.region_latency_ms,
               iperf3_server: config.iperf3_server ?? null,
             },
+            traceFile: traceFile(config.paths.traces, cycleId),
           });
           emitJson({ event: "exported", ...bundle });
         } finally {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CyclePlan, PlanEnvironment, PlanPhase } from "../../../tiers/plan/schema.js";
 import { notRunSummary, type PhaseSummary } from "../../shared/cycle.js";
 import type { EnvStore } from "../storage/env-store.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { calibrate, type Calibration, type CalibrationOptions } from "./calibration.js";
 import { abortReason } from "./gate.js";
 import { PhaseCheckFailed, runPhase } from "./phase-runner.js";
@@ -18,6 +19,8 @@ export interface CycleRunOptions {
   readonly cycleId?: string;
   readonly signal?: AbortSignal;
   readonly calibration?: Partial<Pick<CalibrationOptions, "stepMs" | "startRps" | "maxSteps">>;
+  /** Logs, traces and metrics of the cycle (none without). */
+  readonly telemetry?: Telemetry;
   /** Receives the live progress as soon as the cycle exists. */
   readonly onProgress?: (progress: CycleProgress) => void;
 }
@@ -64,6 +67,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
       `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
     store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
   }
+  const telemetry = options.telemetry?.cycle(cycleId, plan, environment, options.resumeCycleId !== undefined);
   const progress = new CycleProgress(cycleId, plan, environment);
   options.onProgress?.(progress);
   store.appendEvent(cycleId, {
@@ -123,6 +127,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
         progress,
         saturationRps: progress.saturationRps,
         signal,
+        ...(telemetry ? { telemetry } : {}),
       });
       summaries.push(summary);
       if (summary.gate.verdict === "aborted") {
@@ -142,6 +147,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
       reason = abortReason(aborted.name, aborted.gate);
     }
   } catch (error) {
+    telemetry?.phaseFailed(error);
     status = "failed";
     reason = error instanceof PhaseCheckFailed ? error.message : `cycle failed: ${(error as Error).message}`;
     try {
@@ -169,6 +175,9 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
     progress.phase(phase.name).status = "not_run";
   }
   const verdict: CycleEnd["verdict"] = status === "completed" ? "passed" : "failed";
+  // The cycle's span ends and is exported before the end is visible (API, store): a bundle exported
+  // as soon as the cycle shows finished has every span.
+  await telemetry?.cycleEnded({ status, verdict, ...(reason ? { reason } : {}) });
   progress.state = status;
   progress.verdict = verdict;
   progress.reason = reason ?? null;

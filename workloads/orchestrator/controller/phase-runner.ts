@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { compileContract } from "../../../tiers/contracts/compile.js";
-import type { CyclePlan, PlanEnvironment, PlanPhase } from "../../../tiers/plan/schema.js";
+import type { CyclePlan, PlanEnvironment, PlanPhase, PlanTest } from "../../../tiers/plan/schema.js";
 import type { CycleEvent, PhaseSummary, Sample } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
 import type { RunContext } from "../adapters/adapter.js";
@@ -10,6 +10,7 @@ import { runFault } from "../faults/injector.js";
 import { createLocalInjector } from "../faults/registry.js";
 import { CPU_SERIES, ProcessSampler, RSS_SERIES } from "../sampler/process-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
+import type { CycleTelemetry } from "../telemetry/telemetry.js";
 import { loadSegments, loadTest } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 import { runBounded } from "./pool.js";
@@ -28,6 +29,8 @@ export interface PhaseRunInput {
   readonly saturationRps: number | null;
   /** Aborts the whole cycle (interrupt); the phase stops its load, undoes its faults and ends. */
   readonly signal: AbortSignal;
+  /** The cycle's logs, traces and metrics (none without). */
+  readonly telemetry?: CycleTelemetry;
 }
 
 /** How often buffered samples are committed. */
@@ -41,8 +44,13 @@ const PRE_PHASE_HEALTH_MS = 15_000;
  * undone), SUT sampling; then the gate. Returns the committed summary.
  */
 export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
-  const { store, cycleId, plan, environment, phase, runtime, progress } = input;
-  const emit = (event: CycleEvent): void => store.appendEvent(cycleId, event);
+  const { store, cycleId, plan, environment, phase, runtime, progress, telemetry } = input;
+  const emit = (event: CycleEvent): void => {
+    store.appendEvent(cycleId, event);
+    telemetry?.event(event);
+  };
+  const traced = (test: PlanTest, run: () => Promise<Result>): Promise<Result> =>
+    telemetry ? telemetry.test(test, run) : run();
   const event = (kind: string, detail: Record<string, unknown>): void =>
     emit({ ts_ms: Date.now(), phase: phase.name, kind, detail });
 
@@ -57,6 +65,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   p.status = "running";
   p.started_ms = startedAt.getTime();
   progress.current = phase.name;
+  telemetry?.phaseStarted(phase, attempt);
   event("phase.started", { attempt, duration_ms: phase.duration_ms });
 
   // Samples: buffered, committed every second in one transaction each.
@@ -130,20 +139,23 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
         segments.length,
         httpRules,
       );
-      const result = await runTest(test, plan.contracts, {
-        ...runCtx(),
-        onLoadSecond: (s) => {
-          buffer.push(...loadSecondSamples(s, phase.name));
-          Object.assign(progress.latest, {
-            ts_ms: s.ts_ms,
-            rps: s.rps,
-            p99_ms: s.p99_ms,
-            p95_ms: s.p95_ms,
-            errors: s.errors + s.non_2xx,
-            error_ratio: (s.errors + s.non_2xx) / Math.max(1, s.responses + s.errors),
-          });
-        },
-      });
+      const result = await traced(test, () =>
+        runTest(test, plan.contracts, {
+          ...runCtx(),
+          onLoadSecond: (s) => {
+            telemetry?.loadSecond({ rps: s.rps, p99_ms: s.p99_ms, errors: s.errors + s.non_2xx });
+            buffer.push(...loadSecondSamples(s, phase.name));
+            Object.assign(progress.latest, {
+              ts_ms: s.ts_ms,
+              rps: s.rps,
+              p99_ms: s.p99_ms,
+              p95_ms: s.p95_ms,
+              errors: s.errors + s.non_2xx,
+              error_ratio: (s.errors + s.non_2xx) / Math.max(1, s.responses + s.errors),
+            });
+          },
+        }),
+      );
       loadResults.push(result);
     }
   })();
@@ -153,7 +165,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   const pending = phase.tests.filter((t) => !committed.has(t.id));
   const testsDone = runBounded(pending, environment.max_parallel, async (t) => {
     if (stop.signal.aborted) return;
-    const result = await runTest(t, plan.contracts, runCtx());
+    const result = await traced(t, () => runTest(t, plan.contracts, runCtx()));
     if (store.commitResult(result)) progress.results[result.status] += 1;
   });
 
@@ -303,6 +315,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   for (const r of loadResults) progress.results[r.status] += 1;
   p.status = summary.status;
   p.gate = summary.gate.verdict;
+  telemetry?.phaseEnded(summary);
   event("phase.ended", {
     status: summary.status,
     gate: summary.gate.verdict,

@@ -7,6 +7,7 @@ import { storable } from "../../bundle/json-check.js";
 import type { SigningKey } from "../../bundle/keys.js";
 import { BundleWriter, type WrittenBundle } from "../../bundle/writer.js";
 import { notRunSummary, type CycleSummary } from "../../shared/cycle.js";
+import { SpanRecord } from "../../shared/trace.js";
 import type { EnvStore } from "../storage/env-store.js";
 
 export interface ExportOptions {
@@ -18,6 +19,8 @@ export interface ExportOptions {
   readonly outDir: string;
   /** What configured this environment beyond the plan (no secrets), hashed into the manifest. */
   readonly config: Readonly<Record<string, unknown>>;
+  /** The cycle's offline spans (`<data_dir>/traces/<cycle>.ndjson`), if it has any. */
+  readonly traceFile?: string;
 }
 
 export interface ExportedBundle {
@@ -111,6 +114,8 @@ export async function exportBundle(options: ExportOptions): Promise<ExportedBund
     // Reasons and event details may quote a tool or an error: NUL and broken text are made storable.
     for (const s of store.samples(cycleId)) await writer.addSample(s);
     for (const e of store.events(cycleId)) await writer.addEvent(storable(e));
+    if (options.traceFile)
+      for (const s of await readSpans(options.traceFile, cycleId)) await writer.addSpan(s);
     writer.setCycle(storable(cycleSummaryOf(store, cycleId)));
     const written: WrittenBundle = await writer.finish(options.outDir, { intoDirectory: true });
     const sha256 = sha256Hex(await readFile(written.path));
@@ -133,4 +138,31 @@ export async function exportBundle(options: ExportOptions): Promise<ExportedBund
     await writer.abort().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The spans the offline exporter wrote for a cycle: each line that is a whole span record of this
+ * cycle, once per span id. A line cut short by a kill (the last one) is left out, not fatal.
+ */
+async function readSpans(file: string, cycleId: string): Promise<SpanRecord[]> {
+  const text = await readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return "";
+    throw error;
+  });
+  const seen = new Set<string>();
+  const spans: SpanRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const parsed = SpanRecord.safeParse(value);
+    if (!parsed.success || parsed.data.cycle_id !== cycleId || seen.has(parsed.data.span_id)) continue;
+    seen.add(parsed.data.span_id);
+    spans.push(storable(parsed.data));
+  }
+  return spans;
 }
