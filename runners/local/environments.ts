@@ -33,6 +33,8 @@ export interface ProvisionOptions {
   readonly regionLatency: boolean;
   /** First port: environment i listens on base + i; unset: free ports chosen by the system. */
   readonly portBase?: number;
+  /** `load_workers` of each orchestrator's config; unset: its default. */
+  readonly loadWorkers?: number;
   readonly signal: AbortSignal;
   /** Called with each process the moment it is spawned, before it listens, so teardown finds it. */
   readonly onSpawn: (child: SpawnedProcess) => void;
@@ -62,6 +64,7 @@ async function writeEnvironmentDir(
   env: PlanEnvironment,
   listen: string,
   regionLatencyMs: number,
+  loadWorkers: number | undefined,
 ): Promise<{ configFile: string; tokenFile: string; token: string }> {
   await mkdir(join(dir, "data"), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString("base64url");
@@ -79,6 +82,7 @@ async function writeEnvironmentDir(
       api_token_file: tokenFile,
       plan_file: planFile,
       region_latency_ms: regionLatencyMs,
+      ...(loadWorkers !== undefined ? { load_workers: loadWorkers } : {}),
       sut: { mode: "local", port: 0 },
     })}`,
   );
@@ -105,7 +109,14 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
       const dir = join(options.root, env.slug);
       const latency = regionLatencyOf(plan, env, options.regionLatency);
       const listen = `127.0.0.1:${options.portBase === undefined ? 0 : options.portBase + i}`;
-      const { configFile, tokenFile, token } = await writeEnvironmentDir(dir, plan, env, listen, latency);
+      const { configFile, tokenFile, token } = await writeEnvironmentDir(
+        dir,
+        plan,
+        env,
+        listen,
+        latency,
+        options.loadWorkers,
+      );
       const log = createWriteStream(join(options.logDir, `${env.slug}.log`), { flags: "a" });
       let proc: OrchestratorProcess;
       try {

@@ -22,6 +22,7 @@ export interface LocalFlags {
   readonly failOn?: string;
   readonly db?: string;
   readonly portBase?: string;
+  readonly loadWorkers?: string;
 }
 
 export interface LocalOptions {
@@ -33,6 +34,8 @@ export interface LocalOptions {
   /** SQLite path or postgres:// URL of the central results database. */
   readonly db: string;
   readonly portBase?: number;
+  /** Worker processes each environment runs its phase load in (0: in the orchestrator's process). */
+  readonly loadWorkers?: number;
 }
 
 /**
@@ -76,6 +79,12 @@ export function resolveLocalOptions(
     if (!/^\d+$/.test(flags.portBase) || portBase < 1024 || portBase > 65_000)
       flag("--port-base", flags.portBase, "not a usable port", "an integer from 1024 to 65000");
   }
+  let loadWorkers: number | undefined;
+  if (flags.loadWorkers !== undefined) {
+    loadWorkers = Number(flags.loadWorkers);
+    if (!/^\d+$/.test(flags.loadWorkers) || loadWorkers > 64)
+      flag("--load-workers", flags.loadWorkers, "not a worker count", "an integer from 0 to 64");
+  }
   if (flags.out !== undefined && flags.out.trim() === "")
     flag("--out", flags.out, "empty", "a directory path");
 
@@ -102,5 +111,6 @@ export function resolveLocalOptions(
     failOn: failOn as FailOn,
     db: resolveDbLocation(flags.db, env),
     ...(portBase !== undefined ? { portBase } : {}),
+    ...(loadWorkers !== undefined ? { loadWorkers } : {}),
   };
 }

@@ -12,6 +12,8 @@ export interface ProcessTargetOptions {
   readonly keep: boolean;
   /** Environment i listens on 127.0.0.1:portBase+i; unset: free ports. */
   readonly portBase?: number;
+  /** Load worker processes per environment (the orchestrator config's `load_workers`). */
+  readonly loadWorkers?: number;
 }
 
 /** Stops every process the run spawned (the whole group each), by force when `force` aborts. */
@@ -50,6 +52,7 @@ export class LocalProcessTarget implements RunTarget {
       logDir: join(context.runDir, "logs"),
       regionLatency,
       ...(this.options.portBase !== undefined ? { portBase: this.options.portBase } : {}),
+      ...(this.options.loadWorkers !== undefined ? { loadWorkers: this.options.loadWorkers } : {}),
       signal: context.signal,
       onSpawn: (p) => this.spawned.push(p),
     });

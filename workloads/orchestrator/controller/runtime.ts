@@ -1,4 +1,5 @@
 import type { LocalFaultEnvironment } from "../faults/registry.js";
+import type { LoadEngine } from "../load/engine.js";
 
 /**
  * What an environment has around its cycle: where the load goes, the SUT's processes for the
@@ -21,6 +22,8 @@ export interface EnvironmentRuntime {
   readonly faults?: LocalFaultEnvironment;
   /** Why faults cannot be injected here, when `faults` is undefined. */
   readonly faultsUnavailable?: string;
+  /** Where HTTP load is generated (worker processes, a Job's pods); absent: in this process. */
+  readonly load?: LoadEngine;
 }
 
 /** GET `url` within `timeoutMs`; true for a 2xx answer. */
