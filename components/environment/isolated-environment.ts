@@ -12,6 +12,7 @@ import { childrenOf } from "../shared/children.js";
 import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
+import { createLoadJobAccess } from "./load-jobs.js";
 import {
   deployIperf3,
   deployOrchestrator,
@@ -215,6 +216,8 @@ export function createIsolatedEnvironment(
     },
     c.opts(),
   );
+  // The loaded phases' Indexed Jobs: a Role for Jobs and pods in this namespace only.
+  createLoadJobAccess(c, meta, serviceAccount);
   const credentials = createCredentials(c, meta, providers);
 
   const environmentJson = pulumi.all([args.bundles?.bucket ?? ""]).apply(([bucket]) =>
