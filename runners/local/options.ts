@@ -8,6 +8,8 @@ import { FAIL_ON, type FailOn } from "../cycle/summary.js";
 
 /** How much phase time a default local run aims at: the whole run then takes 60–120 s. */
 export const LOCAL_PHASE_TIME_MS = 72_000;
+/** Load worker processes per environment unless `--load-workers` says otherwise: load off the orchestrator's loop. */
+export const DEFAULT_LOAD_WORKERS = 1;
 /** The local target's defaults under the suite file, the environment and the command line. */
 export const LOCAL_DEFAULTS = { tier: "stress", environments: 2, load_mode: "relative" } as const;
 export { FAIL_ON, type FailOn };
@@ -35,7 +37,7 @@ export interface LocalOptions {
   readonly db: string;
   readonly portBase?: number;
   /** Worker processes each environment runs its phase load in (0: in the orchestrator's process). */
-  readonly loadWorkers?: number;
+  readonly loadWorkers: number;
 }
 
 /**
@@ -111,6 +113,6 @@ export function resolveLocalOptions(
     failOn: failOn as FailOn,
     db: resolveDbLocation(flags.db, env),
     ...(portBase !== undefined ? { portBase } : {}),
-    ...(loadWorkers !== undefined ? { loadWorkers } : {}),
+    loadWorkers: loadWorkers ?? DEFAULT_LOAD_WORKERS,
   };
 }

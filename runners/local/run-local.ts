@@ -36,7 +36,7 @@ export async function runLocal(
       regionLatency: options.regionLatency,
       keep: options.keep,
       ...(options.portBase !== undefined ? { portBase: options.portBase } : {}),
-      ...(options.loadWorkers !== undefined ? { loadWorkers: options.loadWorkers } : {}),
+      loadWorkers: options.loadWorkers,
     });
     return await runCycleOnTarget(
       target,
