@@ -74,7 +74,7 @@ async function staticEndpoint() {
     { reject: false, buffer: false },
   );
   const port = await new Promise<number>((resolve) =>
-    child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
+    child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
   );
   return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill("SIGTERM") };
 }
