@@ -14,6 +14,9 @@ export const DEFAULT_LOAD_WORKERS = 1;
 export const LOCAL_DEFAULTS = { tier: "stress", environments: 2, load_mode: "relative" } as const;
 export { FAIL_ON, type FailOn };
 export const DEFAULT_OUT_DIR = "out/local";
+/** How `tiers local` runs each environment: process groups (default) or the program's pods under podman. */
+export const RUNTIMES = ["processes", "containers"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** `tiers local`'s own flags, as commander gives them (the plan's flags are in `RawOptions`). */
 export interface LocalFlags {
@@ -25,6 +28,7 @@ export interface LocalFlags {
   readonly db?: string;
   readonly portBase?: string;
   readonly loadWorkers?: string;
+  readonly runtime?: string;
 }
 
 export interface LocalOptions {
@@ -38,6 +42,8 @@ export interface LocalOptions {
   readonly portBase?: number;
   /** Worker processes each environment runs its phase load in (0: in the orchestrator's process). */
   readonly loadWorkers: number;
+  /** @default "processes" */
+  readonly runtime: Runtime;
 }
 
 /**
@@ -87,6 +93,16 @@ export function resolveLocalOptions(
     if (!/^\d+$/.test(flags.loadWorkers) || loadWorkers > 64)
       flag("--load-workers", flags.loadWorkers, "not a worker count", "an integer from 0 to 64");
   }
+  const runtime = flags.runtime ?? "processes";
+  if (!(RUNTIMES as readonly string[]).includes(runtime))
+    flag("--runtime", runtime, "unknown runtime", RUNTIMES.join(" or "));
+  if (runtime === "containers" && portBase !== undefined)
+    flag(
+      "--port-base",
+      flags.portBase,
+      "has no meaning with --runtime containers",
+      "no --port-base (each pod has its own address)",
+    );
   if (flags.out !== undefined && flags.out.trim() === "")
     flag("--out", flags.out, "empty", "a directory path");
 
@@ -114,5 +130,6 @@ export function resolveLocalOptions(
     db: resolveDbLocation(flags.db, env),
     ...(portBase !== undefined ? { portBase } : {}),
     loadWorkers: loadWorkers ?? DEFAULT_LOAD_WORKERS,
+    runtime: runtime as Runtime,
   };
 }
