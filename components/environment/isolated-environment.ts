@@ -14,6 +14,7 @@ import { CHAOS_INJECT_ANNOTATION } from "../../tiers/infra/chaos-mesh.js";
 import { createChaosAccess } from "./chaos-access.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
+import { createLoadJobAccess } from "./load-jobs.js";
 import {
   deployIperf3,
   deployOrchestrator,
@@ -228,6 +229,8 @@ export function createIsolatedEnvironment(
     },
     c.opts(),
   );
+  // The loaded phases' Indexed Jobs: a Role for Jobs and pods in this namespace only.
+  createLoadJobAccess(c, meta, serviceAccount);
   const credentials = createCredentials(c, meta, providers);
   if (args.chaos) createChaosAccess(c, meta, serviceAccount.metadata.name);
 

@@ -36,6 +36,8 @@ export interface ProvisionOptions {
   readonly regionLatency: boolean;
   /** First port: environment i listens on base + i; unset: free ports chosen by the system. */
   readonly portBase?: number;
+  /** `load_workers` of each orchestrator's config; unset: its default. */
+  readonly loadWorkers?: number;
   readonly signal: AbortSignal;
   /** Called with each process the moment it is spawned, before it listens, so teardown finds it. */
   readonly onSpawn: (child: SpawnedProcess) => void;
@@ -67,6 +69,7 @@ async function writeEnvironmentDir(
   env: PlanEnvironment,
   listen: string,
   regionLatencyMs: number,
+  loadWorkers: number | undefined,
   sutPort = 0,
 ): Promise<{ configFile: string; tokenFile: string; token: string }> {
   await mkdir(join(dir, "data"), { recursive: true, mode: 0o700 });
@@ -85,6 +88,7 @@ async function writeEnvironmentDir(
       api_token_file: tokenFile,
       plan_file: planFile,
       region_latency_ms: regionLatencyMs,
+      ...(loadWorkers !== undefined ? { load_workers: loadWorkers } : {}),
       sut: { mode: "local", port: sutPort },
     })}`,
   );
@@ -130,6 +134,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
         env,
         listen,
         latency,
+        options.loadWorkers,
         sutPort,
       );
       const log = createWriteStream(join(options.logDir, `${env.slug}.log`), { flags: "a" });

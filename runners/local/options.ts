@@ -8,6 +8,8 @@ import { FAIL_ON, type FailOn } from "../cycle/summary.js";
 
 /** How much phase time a default local run aims at: the whole run then takes 60–120 s. */
 export const LOCAL_PHASE_TIME_MS = 72_000;
+/** Load worker processes per environment unless `--load-workers` says otherwise: load off the orchestrator's loop. */
+export const DEFAULT_LOAD_WORKERS = 1;
 /** The local target's defaults under the suite file, the environment and the command line. */
 export const LOCAL_DEFAULTS = { tier: "stress", environments: 2, load_mode: "relative" } as const;
 export { FAIL_ON, type FailOn };
@@ -26,6 +28,7 @@ export interface LocalFlags {
   readonly db?: string;
   readonly portBase?: string;
   readonly monitoring?: boolean;
+  readonly loadWorkers?: string;
   readonly runtime?: string;
 }
 
@@ -40,6 +43,8 @@ export interface LocalOptions {
   readonly portBase?: number;
   /** Run Debian's Prometheus and Alertmanager with the generated rules (`--monitoring`). */
   readonly monitoring: boolean;
+  /** Worker processes each environment runs its phase load in (0: in the orchestrator's process). */
+  readonly loadWorkers: number;
   /** @default "processes" */
   readonly runtime: Runtime;
 }
@@ -85,6 +90,12 @@ export function resolveLocalOptions(
     if (!/^\d+$/.test(flags.portBase) || portBase < 1024 || portBase > 65_000)
       flag("--port-base", flags.portBase, "not a usable port", "an integer from 1024 to 65000");
   }
+  let loadWorkers: number | undefined;
+  if (flags.loadWorkers !== undefined) {
+    loadWorkers = Number(flags.loadWorkers);
+    if (!/^\d+$/.test(flags.loadWorkers) || loadWorkers > 64)
+      flag("--load-workers", flags.loadWorkers, "not a worker count", "an integer from 0 to 64");
+  }
   const runtime = flags.runtime ?? "processes";
   if (!(RUNTIMES as readonly string[]).includes(runtime))
     flag("--runtime", runtime, "unknown runtime", RUNTIMES.join(" or "));
@@ -129,6 +140,7 @@ export function resolveLocalOptions(
     db: resolveDbLocation(flags.db, env),
     monitoring: flags.monitoring ?? false,
     ...(portBase !== undefined ? { portBase } : {}),
+    loadWorkers: loadWorkers ?? DEFAULT_LOAD_WORKERS,
     runtime: runtime as Runtime,
   };
 }

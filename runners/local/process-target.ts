@@ -17,6 +17,8 @@ export interface ProcessTargetOptions {
   readonly portBase?: number;
   /** Run Debian's Prometheus and Alertmanager over the environments (`--monitoring`). */
   readonly monitoring?: Monitoring;
+  /** Load worker processes per environment (the orchestrator config's `load_workers`). */
+  readonly loadWorkers?: number;
 }
 
 /** Stops every process the run spawned (the whole group each), by force when `force` aborts. */
@@ -59,6 +61,7 @@ export class LocalProcessTarget implements RunTarget {
       logDir: join(context.runDir, "logs"),
       regionLatency,
       ...(this.options.portBase !== undefined ? { portBase: this.options.portBase } : {}),
+      ...(this.options.loadWorkers !== undefined ? { loadWorkers: this.options.loadWorkers } : {}),
       signal: context.signal,
       onSpawn: (p) => this.spawned.push(p),
       chooseSutPorts: this.options.monitoring !== undefined,

@@ -53,6 +53,7 @@ export async function runLocal(
             keep: options.keep,
             ...(options.portBase !== undefined ? { portBase: options.portBase } : {}),
             ...(options.monitoring ? { monitoring: loadCatalog().monitoring } : {}),
+            loadWorkers: options.loadWorkers,
           });
     return await runCycleOnTarget(
       chosen,

@@ -276,6 +276,39 @@ describe.each(SHIPPED)("stack %s", (stack) => {
     }
   });
 
+  it("lets each environment's orchestrator run load Jobs in its own namespace only: a Role for Jobs and pods, bound to its ServiceAccount", () => {
+    const v = view(stack);
+    for (const env of Object.values(outputs(stack).environments)) {
+      const inNs = v.inNamespace(env.namespace);
+      const roles = inNs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:Role");
+      expect(roles.map((r) => get(r.inputs, "metadata.name"))).toStrictEqual(["orchestrator-load-jobs"]);
+      expect(get(roles[0]!.inputs, "rules")).toStrictEqual([
+        { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "delete"] },
+        { apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] },
+        { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+      ]);
+      const bindings = inNs.filter((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
+      expect(bindings).toHaveLength(1);
+      expect(get(bindings[0]!.inputs, "roleRef")).toStrictEqual({
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: "orchestrator-load-jobs",
+      });
+      expect(get(bindings[0]!.inputs, "subjects")).toStrictEqual([
+        { kind: "ServiceAccount", name: "orchestrator", namespace: env.namespace },
+      ]);
+      const worker = inNs.find(
+        (r) =>
+          r.type === "kubernetes:core/v1:ServiceAccount" && get(r.inputs, "metadata.name") === "load-worker",
+      );
+      expect(worker && get(worker.inputs, "automountServiceAccountToken")).toBe(false);
+    }
+    // Nothing cluster-wide is granted for load.
+    const clusterBindings = view(stack).ofType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+    for (const b of clusterBindings)
+      expect(JSON.stringify(get(b.inputs, "subjects") ?? [])).not.toContain('"name":"orchestrator"');
+  });
+
   it("has no Service of type LoadBalancer or NodePort, but the primary's internal remote-write receiver", () => {
     const services = view(stack).ofType("kubernetes:core/v1:Service");
     expect(services.length).toBeGreaterThanOrEqual(3 * Object.keys(outputs(stack).environments).length);

@@ -59,6 +59,13 @@ export const OrchestratorConfig = z.strictObject({
   iperf3_server: hostPort(1).optional(),
   /** One-way latency (ms) the local fault proxy adds between load generator and SUT: a simulated region. */
   region_latency_ms: z.number().min(0).max(10_000).default(0),
+  /**
+   * Worker processes the HTTP load runs in (`tiers local --load-workers N`, whose default, 1, keeps
+   * load off the loop that serves the API, the probes and the sampler). 0 runs it in this process:
+   * the default for a bare orchestrator, whose step commands already run one step per process (or
+   * per pod); a worker costs a process start (1–4 s here) per load stretch.
+   */
+  load_workers: z.number().int().min(0).max(64).default(0),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
   /**

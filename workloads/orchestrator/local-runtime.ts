@@ -8,6 +8,7 @@ import type { SweptChaos } from "./faults/chaos-mesh/client.js";
 import { prepareFakeClock } from "./faults/clock-skew.js";
 import { loadKubeContext } from "./kube/context.js";
 import { FaultProxy } from "./faults/network-proxy.js";
+import { localWorkersEngine } from "./load/local-workers.js";
 
 export interface StartedRuntime {
   readonly runtime: EnvironmentRuntime;
@@ -37,6 +38,8 @@ export async function startRuntime(
   await mkdir(config.paths.scratch, { recursive: true });
   const iperf3 = config.iperf3_server ? { iperf3Server: parseHostPort(config.iperf3_server) } : {};
   const cores = Math.max(0.001, cpuMillis / 1000);
+  // Load in worker processes (the default, one), or in this process with load_workers: 0.
+  const load = config.load_workers > 0 ? { load: localWorkersEngine(config.load_workers) } : {};
   if (config.sut.mode === "external") {
     const url = config.sut.url;
     if (config.faults === "chaos-mesh") {
@@ -73,6 +76,7 @@ export async function startRuntime(
         ...iperf3,
         sampleRoots: () => [],
         cores,
+        ...load,
         faultsUnavailable:
           "the SUT is external: on the cluster target Chaos Mesh injects the chaos phase's faults",
       },
@@ -111,6 +115,7 @@ export async function startRuntime(
       ...iperf3,
       sampleRoots: () => [supervisor.pid],
       cores,
+      ...load,
       faults: {
         sut: supervisor,
         sutUrl: supervisor.url,

@@ -21,9 +21,48 @@ export interface WorkDefaults {
   readonly bytes: number;
 }
 
+/**
+ * The session cache: every `/work` request opens a session of `bytes` that lives `ttlMs`, at most
+ * `maxEntries` of them (the oldest go first). Its memory is the rate served × `ttlMs` × `bytes`, so
+ * the SUT's resident memory grows with the load it serves, and never past `maxEntries × bytes`
+ * (the default: 20,000 × 4 KiB = 80 MiB) however high the load.
+ */
+export interface SessionCacheOptions {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly bytes: number;
+}
+
+export const DEFAULT_SESSION_CACHE: SessionCacheOptions = { ttlMs: 5000, maxEntries: 20_000, bytes: 4096 };
+
+/**
+ * Insertion-ordered (a Map iterates oldest first, and every session is new), so expiry and the
+ * bound both remove from the front: O(1) a request. Small enough not to need a cache library.
+ */
+class SessionCache {
+  private readonly sessions = new Map<number, { at: number; data: Buffer }>();
+  private next = 0;
+  constructor(private readonly options: SessionCacheOptions) {}
+
+  open(now: number): void {
+    if (this.options.maxEntries === 0) return;
+    this.sessions.set(this.next++, { at: now, data: Buffer.alloc(this.options.bytes, this.next & 0xff) });
+    for (const [id, s] of this.sessions) {
+      if (this.sessions.size <= this.options.maxEntries && now - s.at < this.options.ttlMs) break;
+      this.sessions.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
 export interface SutOptions {
   readonly defaults: WorkDefaults;
   readonly journal?: Journal;
+  /** @default DEFAULT_SESSION_CACHE */
+  readonly sessions?: SessionCacheOptions;
 }
 
 /** Limits of each `/work` query parameter: [name, default key, min, max]. */
@@ -79,6 +118,18 @@ export function createSut(options: SutOptions): Sut {
     () => inflight,
   );
 
+  const sessionOptions = options.sessions ?? DEFAULT_SESSION_CACHE;
+  const sessions = new SessionCache(sessionOptions);
+  registry.add(new Sampled("sut_sessions", "Sessions in the session cache.", "gauge", () => sessions.size));
+  registry.add(
+    new Sampled(
+      "sut_session_cache_bytes",
+      "Bytes the session cache holds (sessions × session size).",
+      "gauge",
+      () => sessions.size * sessionOptions.bytes,
+    ),
+  );
+
   let errorDebt = 0;
   /** The busy loop's results, kept so the loop cannot be optimised away. */
   let checksum = 0;
@@ -99,6 +150,7 @@ export function createSut(options: SutOptions): Sut {
     const w = parseWork(url.searchParams, options.defaults);
     if (typeof w === "string") return send(res, "/work", 400, JSON.stringify({ error: w }));
     checksum ^= burnCpu(w.cpu_ms);
+    sessions.open(Date.now());
     if (w.write > 0) {
       if (!options.journal)
         return send(res, "/work", 400, JSON.stringify({ error: "write: this SUT has no storage" }));

@@ -31,6 +31,10 @@ export function registerLocalCommand(program: Command): void {
       "run Debian's prometheus and prometheus-alertmanager on loopback with the generated rules, scraping every environment; the summary and the report list the alerts that fired",
     )
     .option(
+      "--load-workers <n>",
+      "worker processes each environment's phase load runs in; their histograms are merged exactly (default: 1; 0: in the orchestrator)",
+    )
+    .option(
       "--runtime <runtime>",
       "processes (default): each environment a process group; containers: the pods the local stack's Pulumi program registers, under podman",
     )

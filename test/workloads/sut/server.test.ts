@@ -113,3 +113,45 @@ describe("the sample SUT", () => {
     expect(after).toMatch(/^sut_request_duration_seconds_bucket\{le="\+Inf",route="\/work"\} \d+$/m);
   });
 });
+
+describe("the session cache", () => {
+  async function sutWith(sessions: { ttlMs: number; maxEntries: number; bytes: number }) {
+    const { server } = createSut({ defaults: DEFAULTS, sessions });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const gauge = async (name: string): Promise<number> =>
+      Number(new RegExp(`^${name} (\\d+)$`, "m").exec((await get(base, "/metrics")).body)?.[1]);
+    const close = async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    };
+    return { base, gauge, close };
+  }
+
+  it("holds one session per request served within its lifetime: memory follows the load", async () => {
+    const s = await sutWith({ ttlMs: 60_000, maxEntries: 1000, bytes: 1024 });
+    try {
+      for (let i = 0; i < 30; i++) await get(s.base, "/work");
+      expect(await s.gauge("sut_sessions")).toBe(30);
+      expect(await s.gauge("sut_session_cache_bytes")).toBe(30 * 1024);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("never holds more than its bound, and lets sessions past their lifetime go", async () => {
+    const bounded = await sutWith({ ttlMs: 60_000, maxEntries: 10, bytes: 1024 });
+    const short = await sutWith({ ttlMs: 50, maxEntries: 1000, bytes: 1024 });
+    try {
+      for (let i = 0; i < 25; i++) await get(bounded.base, "/work");
+      expect(await bounded.gauge("sut_sessions")).toBe(10);
+      for (let i = 0; i < 5; i++) await get(short.base, "/work");
+      await new Promise((r) => setTimeout(r, 120));
+      await get(short.base, "/work");
+      expect(await short.gauge("sut_sessions")).toBe(1);
+    } finally {
+      await bounded.close();
+      await short.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import type { ContractSpec, ResultUnit } from "../../../tiers/schema/contract.js";
 import type { PhaseName, ToolName } from "../../../tiers/schema/names.js";
+import type { LoadEngine } from "../load/engine.js";
 import type { Invocation } from "../process/spawn.js";
 import type { LoadSecond } from "./http-load-run.js";
 import type { Metrics } from "./output.js";
@@ -58,6 +59,8 @@ export interface RunContext {
   readonly tools?: Readonly<Partial<Record<ToolName, string>>>;
   /** Cancels the run: the tool's process tree is stopped and the Result says `cancelled`. */
   readonly signal?: AbortSignal;
+  /** Where an http-load run generates its load (the environment's engine); absent: in this process. */
+  readonly load?: LoadEngine;
   /** Called with each second's figures while an http-load test runs. */
   readonly onLoadSecond?: (second: LoadSecond) => void;
   /** PATH to search (default `process.env.PATH`). */

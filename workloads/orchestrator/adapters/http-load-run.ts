@@ -2,7 +2,12 @@ import autocannon from "autocannon";
 import { createRequire } from "node:module";
 import type { PhaseName } from "../../../tiers/schema/names.js";
 import type { Sample } from "../../shared/cycle.js";
-import { bucketOf, LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import {
+  bucketOf,
+  LatencyHistogram,
+  type LatencySummary,
+  type SerializedHistogram,
+} from "./latency-histogram.js";
 
 /**
  * HTTP load with autocannon's programmatic API, in process: the http-load adapter's engine and the
@@ -29,6 +34,8 @@ export interface HttpLoadOptions {
   /** Per request, seconds. */
   readonly timeoutS?: number;
   readonly body?: string;
+  /** Test mode: receives every response's latency (ms) as it is recorded. */
+  readonly onLatency?: (ms: number) => void;
 }
 
 /** One second of a load run. Percentiles are null in a second without responses. */
@@ -50,6 +57,35 @@ export interface LoadSecond {
   readonly max_ms: number | null;
 }
 
+/** A run's counts: autocannon's for one generator, their sums for merged workers. */
+export interface LoadTotals {
+  readonly requests: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly non_2xx: number;
+  readonly bytes: number;
+  /** Seconds the load ran (the longest worker's, when merged). */
+  readonly duration_s: number;
+  /** Achieved requests per second: requests ÷ duration, or the sum of the workers' own rates. */
+  readonly rps: number;
+}
+
+/** One load worker's part of a merged run. */
+export interface WorkerPart {
+  readonly index: number;
+  readonly pid?: number;
+  readonly pod?: string;
+  /** The share of the target it was given. */
+  readonly rps: number;
+  readonly connections: number;
+  readonly requests: number;
+  readonly duration_s: number;
+  /** Its own achieved rate (requests ÷ its duration); the parts' rates sum to the run's. */
+  readonly achieved_rps: number;
+  /** Why its output is incomplete (crashed, malformed line, no report); absent when it finished. */
+  readonly problem?: string;
+}
+
 /** Everything a load run measured: the raw record the adapter stores and parses. */
 export interface LoadReport {
   readonly generator: { readonly name: "autocannon"; readonly version: string };
@@ -61,14 +97,22 @@ export interface LoadReport {
     readonly duration_s: number;
   };
   readonly stopped_early: boolean;
-  readonly autocannon: autocannon.Result;
+  /** autocannon's own result: in-process runs only (a merged run has `workers`). */
+  readonly autocannon?: autocannon.Result;
+  readonly totals: LoadTotals;
   readonly latency_ms: LatencySummary | null;
+  /** Every response's latency: the whole run's histogram. */
+  readonly histogram: SerializedHistogram;
   readonly seconds: readonly LoadSecond[];
+  /** The workers a merged run ran in (`--load-workers`, a load Job's pods). */
+  readonly workers?: readonly WorkerPart[];
 }
 
+export type SecondListener = (second: LoadSecond, histogram: SerializedHistogram) => void;
+
 export interface HttpLoadRun {
-  /** Called at the end of every second (and once for the last, partial one). */
-  onSecond(listener: (second: LoadSecond) => void): void;
+  /** Called at the end of every second (and once for the last, partial one), with that second's histogram. */
+  onSecond(listener: SecondListener): void;
   /** Ends the run now; `done` then resolves with what was measured. Idempotent. */
   stop(): void;
   /** Resolves when the run ends; rejects only when autocannon refuses the options. */
@@ -77,7 +121,7 @@ export interface HttpLoadRun {
 
 /** Starts a load run. */
 export function startHttpLoad(options: HttpLoadOptions): HttpLoadRun {
-  const listeners: ((s: LoadSecond) => void)[] = [];
+  const listeners: SecondListener[] = [];
   const whole = new LatencyHistogram();
   const second = new LatencyHistogram();
   const seconds: LoadSecond[] = [];
@@ -106,11 +150,12 @@ export function startHttpLoad(options: HttpLoadOptions): HttpLoadRun {
       max_ms: second.count > 0 ? second.percentile(1) : null,
     };
     seconds.push(s);
+    const histogram = listeners.length > 0 ? second.toJSON() : undefined;
     second.reset();
     counts = { errors: 0, timeouts: 0, non2xx: 0 };
     for (const l of listeners) {
       try {
-        l(s);
+        l(s, histogram!);
       } catch {
         // A listener's failure must not stop the load.
       }
@@ -150,7 +195,17 @@ export function startHttpLoad(options: HttpLoadOptions): HttpLoadRun {
           },
           stopped_early: stoppedEarly,
           autocannon: result,
+          totals: {
+            requests: result.requests.total,
+            errors: result.errors,
+            timeouts: result.timeouts,
+            non_2xx: result.non2xx,
+            bytes: result.throughput.total,
+            duration_s: result.duration,
+            rps: result.duration > 0 ? result.requests.total / result.duration : 0,
+          },
           latency_ms: whole.summary(),
+          histogram: whole.toJSON(),
           seconds,
         });
       },
@@ -165,6 +220,7 @@ export function startHttpLoad(options: HttpLoadOptions): HttpLoadRun {
       const bucket = bucketOf(responseTime);
       whole.add(bucket, responseTime);
       second.add(bucket, responseTime);
+      options.onLatency?.(responseTime);
     }
     if (statusCode < 200 || statusCode >= 300) counts.non2xx += 1;
   });

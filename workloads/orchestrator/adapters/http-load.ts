@@ -32,6 +32,7 @@ const UNITS: Record<string, ResultUnit> = {
   error_rate: "ratio",
   throughput: "bytes/sec",
   duration: "s",
+  workers: "count",
 };
 
 const METHODS = ["GET", "POST", "PUT"] as const;
@@ -44,22 +45,38 @@ function targetUrl(params: Params, ctx: RunContext): string {
   return new URL(path, ctx.sutUrl).toString();
 }
 
-/** Reads a `LoadReport` (see http-load-run.ts). */
+/**
+ * Reads a `LoadReport` (see http-load-run.ts): the counts from `totals` (a merged run of load
+ * workers, or any run of this version) or from autocannon's own result (in-process runs recorded
+ * before `totals` existed); the percentiles from the report's histogram summary.
+ */
 export function parseHttpLoad(raw: RawOutput): ParseOutcome {
   const read = parseJson(raw.stdout);
   if (!read.ok) return read;
   const report = read.value;
-  if (!isRecord(report) || !isRecord(report.autocannon))
+  if (!isRecord(report) || (!isRecord(report.totals) && !isRecord(report.autocannon)))
     return { ok: false, problem: "output has no autocannon result" };
-  const requests = numberAt(report, "autocannon.requests.total");
-  const duration = numberAt(report, "autocannon.duration");
-  const errors = numberAt(report, "autocannon.errors");
-  const timeouts = numberAt(report, "autocannon.timeouts");
-  const non2xx = numberAt(report, "autocannon.non2xx");
-  const bytes = numberAt(report, "autocannon.throughput.total");
+  const merged = isRecord(report.totals);
+  const at = (totals: string, autocannon: string): number | undefined =>
+    merged ? numberAt(report, `totals.${totals}`) : numberAt(report, `autocannon.${autocannon}`);
+  const requests = at("requests", "requests.total");
+  const duration = at("duration_s", "duration");
+  const errors = at("errors", "errors");
+  const timeouts = at("timeouts", "timeouts");
+  const non2xx = at("non_2xx", "non2xx");
+  const bytes = at("bytes", "throughput.total");
+  const rate = merged ? numberAt(report, "totals.rps") : undefined;
   for (const [name, v] of Object.entries({ requests, duration, errors, timeouts, non2xx })) {
-    if (v === undefined || v < 0) return { ok: false, problem: `autocannon result has no valid ${name}` };
+    if (v === undefined || v < 0)
+      return {
+        ok: false,
+        problem: `${merged ? "load totals have" : "autocannon result has"} no valid ${name}`,
+      };
   }
+  const workers = Array.isArray(report.workers) ? report.workers.filter(isRecord) : [];
+  const problems = workers
+    .map((w) => (typeof w.problem === "string" ? `load worker ${String(w.index)}: ${w.problem}` : undefined))
+    .filter((p): p is string => p !== undefined);
   const metrics: Metrics = {};
   putNumbers(metrics, {
     requests: requests!,
@@ -67,7 +84,8 @@ export function parseHttpLoad(raw: RawOutput): ParseOutcome {
     errors: errors!,
     timeouts: timeouts!,
     non_2xx: non2xx!,
-    rps: duration! > 0 ? requests! / duration! : 0,
+    rps: rate !== undefined && rate >= 0 ? rate : duration! > 0 ? requests! / duration! : 0,
+    workers: workers.length > 0 ? workers.length : undefined,
     throughput: bytes !== undefined && duration! > 0 ? bytes / duration! : undefined,
   });
   const attempts = requests! + errors!;
@@ -83,13 +101,16 @@ export function parseHttpLoad(raw: RawOutput): ParseOutcome {
       latency_max: numberAt(latency, "max"),
       latency_mean: numberAt(latency, "mean"),
     });
-    return { ok: true, metrics };
+    // A worker that crashed or wrote malformed output fails the run; what it reported is kept.
+    return problems.length > 0
+      ? { ok: true, metrics, toolError: problems.join("; ") }
+      : { ok: true, metrics };
   }
   const toolError =
     errors! > 0
       ? `no responses: ${errors!} connection errors (${timeouts!} timeouts)`
       : "no responses and no errors: no request completed";
-  return { ok: true, metrics, toolError };
+  return { ok: true, metrics, toolError: [toolError, ...problems].join("; ") };
 }
 
 export function createHttpLoadAdapter(_config: AdapterConfig): InProcessAdapter {
@@ -115,7 +136,7 @@ export function createHttpLoadAdapter(_config: AdapterConfig): InProcessAdapter 
       }
       let run;
       try {
-        run = startHttpLoad({
+        run = (ctx.load ?? startHttpLoad)({
           url,
           method: (params.method as (typeof METHODS)[number] | undefined) ?? "GET",
           connections: Number(params.connections ?? 10),

@@ -50,6 +50,7 @@ export function registerStepCommands(program: Command, run: Run): void {
             const c = await calibrate({
               url: new URL("/work", env.runtime.targetUrl).toString(),
               connections: plan.options.max_connections,
+              ...(env.runtime.load ? { load: env.runtime.load } : {}),
             });
             env.store.setCalibration(cycleId, c);
             saturation = c.saturation_rps;
@@ -103,6 +104,7 @@ export function registerStepCommands(program: Command, run: Run): void {
             sutUrl: env.runtime.targetUrl,
             ...(env.runtime.iperf3Server ? { iperf3Server: env.runtime.iperf3Server } : {}),
             tools: environment.tools,
+            ...(env.runtime.load ? { load: env.runtime.load } : {}),
           });
           env.store.commitResult(result);
           emitJson({

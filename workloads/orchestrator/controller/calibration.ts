@@ -1,5 +1,6 @@
 import type { CycleSummary } from "../../shared/cycle.js";
 import { startHttpLoad } from "../adapters/http-load-run.js";
+import type { LoadEngine } from "../load/engine.js";
 
 export type Calibration = NonNullable<CycleSummary["calibration"]>;
 
@@ -18,6 +19,8 @@ export interface CalibrationOptions {
   /** Error rate above this breaks the ramp. @default 0.01 */
   readonly errorRateLimit?: number;
   readonly signal?: AbortSignal;
+  /** Where the ramp's load is generated: the same engine as the phases' load. @default in process */
+  readonly load?: LoadEngine;
   readonly onStep?: (step: Calibration["steps"][number]) => void;
 }
 
@@ -36,7 +39,7 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
   let rate = options.startRps ?? 50;
   let broke = false;
   for (let i = 0; i < maxSteps && !options.signal?.aborted; i++) {
-    const run = startHttpLoad({
+    const run = (options.load ?? startHttpLoad)({
       url: options.url,
       connections: options.connections,
       rps: rate,
@@ -45,15 +48,15 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
     const onAbort = (): void => run.stop();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const report = await run.done.finally(() => options.signal?.removeEventListener("abort", onAbort));
-    const duration = report.autocannon.duration > 0 ? report.autocannon.duration : stepMs / 1000;
-    const responses = report.autocannon.requests.total;
-    const failures = report.autocannon.errors + report.autocannon.non2xx;
+    const t = report.totals;
+    const duration = t.duration_s > 0 ? t.duration_s : stepMs / 1000;
+    const responses = t.requests;
+    const failures = t.errors + t.non_2xx;
     const step = {
       rps: rate,
-      achieved_rps: responses / duration,
+      achieved_rps: t.rps > 0 ? t.rps : responses / duration,
       p99_ms: report.latency_ms?.p99 ?? 0,
-      error_rate:
-        responses + report.autocannon.errors > 0 ? failures / (responses + report.autocannon.errors) : 1,
+      error_rate: responses + t.errors > 0 ? failures / (responses + t.errors) : 1,
     };
     steps.push(step);
     options.onStep?.(step);

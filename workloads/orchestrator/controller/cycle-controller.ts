@@ -94,6 +94,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
       calibration = await calibrate({
         url: new URL("/work", runtime.targetUrl).toString(),
         connections: plan.options.max_connections,
+        ...(runtime.load ? { load: runtime.load } : {}),
         ...options.calibration,
         signal,
       });

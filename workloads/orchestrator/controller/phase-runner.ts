@@ -119,6 +119,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
     ...(runtime.iperf3Server ? { iperf3Server: runtime.iperf3Server } : {}),
     tools: environment.tools,
     signal: stop.signal,
+    ...(runtime.load ? { load: runtime.load } : {}),
   });
 
   // The phase load: one http-load run per constant stretch, in order.

@@ -1,5 +1,6 @@
 import type { ClusterFaults } from "../faults/chaos-mesh/injector.js";
 import type { LocalFaultEnvironment } from "../faults/registry.js";
+import type { LoadEngine } from "../load/engine.js";
 
 /**
  * What an environment has around its cycle: where the load goes, the SUT's processes for the
@@ -24,6 +25,8 @@ export interface EnvironmentRuntime {
   readonly cluster?: ClusterFaults;
   /** Why faults cannot be injected here, when neither `faults` nor `cluster` is set. */
   readonly faultsUnavailable?: string;
+  /** Where HTTP load is generated (worker processes, a Job's pods); absent: in this process. */
+  readonly load?: LoadEngine;
 }
 
 /** GET `url` within `timeoutMs`; true for a 2xx answer. */

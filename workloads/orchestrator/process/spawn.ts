@@ -143,8 +143,8 @@ export interface Running {
   readonly pid: number;
   /** Resolves when the leader exits. */
   readonly exited: Promise<{ exitCode: number | null; signal: string | null }>;
-  /** Calls `onLine` for each line the process writes to stdout or stderr. */
-  onLine(onLine: (line: string) => void): void;
+  /** Calls `onLine` for each line the process writes to stdout or stderr (which one is the second argument). */
+  onLine(onLine: (line: string, stream: "stdout" | "stderr") => void): void;
   /** Stops the whole tree; idempotent. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -163,14 +163,14 @@ export function startRunning(inv: Invocation): Running {
     killGroup(pid);
     return { exitCode: r.exitCode ?? null, signal: r.signal ?? null };
   });
-  const listeners: ((line: string) => void)[] = [];
+  const listeners: ((line: string, stream: "stdout" | "stderr") => void)[] = [];
   const pending = { stdout: "", stderr: "" };
   for (const name of ["stdout", "stderr"] as const) {
     subprocess[name]?.on("data", (chunk: Buffer) => {
       const text = pending[name] + chunk.toString("utf8");
       const lines = text.split("\n");
       pending[name] = lines.pop() ?? "";
-      for (const line of lines) for (const l of listeners) l(line);
+      for (const line of lines) for (const l of listeners) l(line, name);
     });
   }
   let stopping: Promise<void> | undefined;

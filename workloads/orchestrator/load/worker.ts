@@ -1,0 +1,119 @@
+import { createWriteStream } from "node:fs";
+import { once } from "node:events";
+import { AUTOCANNON_VERSION, startHttpLoad, type HttpLoadOptions } from "../adapters/http-load-run.js";
+import { LatencyHistogram } from "../adapters/latency-histogram.js";
+import type { WorkerLine } from "./protocol.js";
+
+export interface WorkerOptions extends Omit<HttpLoadOptions, "onLatency"> {
+  /** This worker's index among the run's workers (a Job's completion index on the cluster). */
+  readonly index: number;
+  /** Wait for SIGUSR2 after `ready` (the local engine starts all its workers at once). */
+  readonly waitForStart?: boolean;
+  /** Test mode: every latency (ms), one a line, into this file. */
+  readonly rawLatenciesFile?: string;
+}
+
+/**
+ * The body of `orchestrator load-worker`: one share of a phase's load, run with autocannon in this
+ * process, reported as protocol lines (protocol.ts) through `write`: `ready`, a `second` every
+ * second with that second's histogram, and the `report` with the whole histogram. SIGTERM or
+ * SIGINT end the load early and the report still comes out, so an engine that stops its workers
+ * loses nothing they measured. Resolves with the exit code.
+ */
+export async function runLoadWorker(
+  options: WorkerOptions,
+  write: (line: WorkerLine) => void,
+): Promise<number> {
+  const { index } = options;
+  const raw = options.rawLatenciesFile ? createWriteStream(options.rawLatenciesFile) : undefined;
+  let stopRequested = false;
+  let stop: (() => void) | undefined;
+  const onStop = (): void => {
+    stopRequested = true;
+    stop?.();
+  };
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  // A local worker whose orchestrator died (SIGKILL, no chance to stop it) stops by itself.
+  const parent = process.ppid;
+  const watch = options.waitForStart
+    ? setInterval(() => {
+        if (process.ppid !== parent) onStop();
+      }, 500)
+    : undefined;
+  watch?.unref();
+  const report = (r: Omit<Extract<WorkerLine, { kind: "report" }>, "kind" | "index" | "generator">): void =>
+    write({ kind: "report", index, generator: { name: "autocannon", version: AUTOCANNON_VERSION }, ...r });
+  try {
+    if (options.waitForStart) {
+      const started = once(process, "SIGUSR2");
+      write({ kind: "ready", index, pid: process.pid });
+      // A signal listener does not keep the process alive: this timer does, until the start.
+      const alive = setInterval(() => undefined, 60_000);
+      await Promise.race([started, new Promise<void>((r) => (stop = r))]).finally(() => clearInterval(alive));
+      stop = undefined;
+      if (stopRequested) {
+        const empty = new LatencyHistogram().toJSON();
+        report({
+          requests: 0,
+          errors: 0,
+          timeouts: 0,
+          non_2xx: 0,
+          bytes: 0,
+          duration_s: 0,
+          stopped_early: true,
+          histogram: empty,
+        });
+        return 0;
+      }
+    } else {
+      write({ kind: "ready", index, pid: process.pid });
+    }
+    const run = startHttpLoad({
+      url: options.url,
+      connections: options.connections,
+      durationS: options.durationS,
+      ...(options.method ? { method: options.method } : {}),
+      ...(options.rps !== undefined ? { rps: options.rps } : {}),
+      ...(options.timeoutS !== undefined ? { timeoutS: options.timeoutS } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      ...(raw ? { onLatency: (ms: number) => raw.write(`${ms}\n`) } : {}),
+    });
+    stop = () => run.stop();
+    if (stopRequested) run.stop();
+    run.onSecond((s, histogram) => {
+      write({
+        kind: "second",
+        index,
+        second: s.second,
+        ts_ms: s.ts_ms,
+        interval_ms: s.interval_ms,
+        responses: s.responses,
+        errors: s.errors,
+        timeouts: s.timeouts,
+        non_2xx: s.non_2xx,
+        histogram,
+      });
+    });
+    const done = await run.done;
+    report({
+      requests: done.totals.requests,
+      errors: done.totals.errors,
+      timeouts: done.totals.timeouts,
+      non_2xx: done.totals.non_2xx,
+      bytes: done.totals.bytes,
+      duration_s: done.totals.duration_s,
+      stopped_early: done.stopped_early,
+      histogram: done.histogram,
+    });
+    return 0;
+  } finally {
+    if (watch) clearInterval(watch);
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    if (raw) {
+      raw.end();
+      await once(raw, "close").catch(() => undefined);
+    }
+  }
+}
