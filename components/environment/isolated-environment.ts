@@ -12,6 +12,7 @@ import { childrenOf } from "../shared/children.js";
 import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
+import { createOrchestratorCertificate } from "./orchestrator-certificate.js";
 import {
   deployIperf3,
   deployOrchestrator,
@@ -67,6 +68,11 @@ export interface IsolatedEnvironmentArgs extends Lifecycle {
    * @default "monitoring"
    */
   readonly monitoringNamespace?: string;
+  /**
+   * The cert-manager ClusterIssuer of the region's CA (components/platform/certificates.ts): the
+   * orchestrator serves HTTPS with a certificate it issues for the orchestrator Service's names.
+   */
+  readonly tlsIssuer: string;
   /** What the namespace must wait for (the cluster's nodes and add-ons). */
   readonly dependsOn?: readonly pulumi.Resource[];
 }
@@ -259,7 +265,13 @@ export function createIsolatedEnvironment(
   const w = { c, namespace, labels, images: args.images, sizes: args.sizes };
   const sut = deploySut(w, args.sut);
   const iperf3 = deployIperf3(w);
+  const certificate = createOrchestratorCertificate(c, meta, {
+    namespace: args.namespace,
+    issuer: args.tlsIssuer,
+  });
   const orchestrator = deployOrchestrator(w, {
+    tlsSecret: certificate.secretName,
+    tlsCertificate: certificate.resource,
     serviceAccount: serviceAccount.metadata.name,
     configMap: config.metadata.name,
     dataClaim: data.metadata.name,
@@ -289,7 +301,7 @@ export function createIsolatedEnvironment(
   return {
     namespace,
     orchestratorService: service,
-    orchestratorUrl: pulumi.interpolate`http://${service}.${namespace}.svc.cluster.local:${ORCHESTRATOR_PORT}`,
+    orchestratorUrl: pulumi.interpolate`https://${service}.${namespace}.svc.cluster.local:${ORCHESTRATOR_PORT}`,
     apiToken: credentials.apiToken,
     signingPublicKeyPem: credentials.signingPublicKeyPem,
   };

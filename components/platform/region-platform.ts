@@ -3,6 +3,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { TierName } from "../../tiers/schema/names.js";
 import type { Lifecycle } from "../shared/labels.js";
+import { createCertificates } from "./certificates.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -40,6 +41,10 @@ export interface PlatformProviders {
 export interface RegionPlatformOutputs {
   /** Resources an environment's objects must wait for (e.g. the release that installs a CRD they use). */
   readonly ready: pulumi.Resource[];
+  /** cert-manager's CA ClusterIssuer that issues each environment's orchestrator certificate. */
+  readonly certificateIssuer: string;
+  /** PEM of the region's CA, which every orchestrator's certificate chains to (a stack output). */
+  readonly caCertificate: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -49,6 +54,8 @@ export interface RegionPlatformOutputs {
  */
 export class RegionPlatform extends pulumi.ComponentResource implements RegionPlatformOutputs {
   public readonly ready: pulumi.Resource[];
+  public readonly certificateIssuer: string;
+  public readonly caCertificate: pulumi.Output<string | undefined>;
 
   constructor(
     name: string,
@@ -59,16 +66,20 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
     super(REGION_PLATFORM_TYPE, name, {}, opts);
     const out = createRegionPlatform(name, args, providers, this);
     this.ready = out.ready;
+    this.certificateIssuer = out.certificateIssuer;
+    this.caCertificate = out.caCertificate;
     this.registerOutputs({});
   }
 }
 
 export function createRegionPlatform(
-  _name: string,
-  _args: RegionPlatformArgs,
-  _providers: PlatformProviders,
-  _parent: pulumi.Resource,
+  name: string,
+  args: RegionPlatformArgs,
+  providers: PlatformProviders,
+  parent: pulumi.Resource,
 ): RegionPlatformOutputs {
   const ready: pulumi.Resource[] = [];
-  return { ready };
+  const certificates = createCertificates(name, args, providers, parent);
+  ready.push(...certificates.ready);
+  return { ready, certificateIssuer: certificates.issuer, caCertificate: certificates.caCertificate };
 }

@@ -85,6 +85,8 @@ export interface EnvironmentOutputs {
   readonly signingPublicKeyPem: pulumi.Output<string>;
   readonly bundleBucket?: pulumi.Output<string>;
   readonly bundlePrefix?: string;
+  /** PEM of the region's CA (cert-manager) the orchestrator's HTTPS certificate chains to. */
+  readonly orchestratorCa: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -272,6 +274,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
                 },
               }
             : {}),
+          tlsIssuer: platform.certificateIssuer,
           dependsOn: [...cluster.ready, ...platform.ready],
         },
         { kubernetes: cluster.k8sProvider, random: randomProvider, tls: tlsProvider },
@@ -285,6 +288,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         orchestratorService: environment.orchestratorService,
         orchestratorUrl: environment.orchestratorUrl,
         signingPublicKeyPem: environment.signingPublicKeyPem,
+        orchestratorCa: platform.caCertificate,
         ...(bundles && writer ? { bundleBucket: bundles.bucketName, bundlePrefix: writer.prefix } : {}),
       };
     }
