@@ -36,7 +36,7 @@ describe("the orchestrator image", () => {
     const user = lines.filter((l) => l.startsWith("USER "));
     expect(user).toStrictEqual(["USER 10001:10001"]);
     expect(text).toMatch(
-      /^HEALTHCHECK .*\n\s+CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:8080\/healthz'\)/m,
+      /^HEALTHCHECK .*\n\s+CMD \["node", "-e", "require\('https'\)\.get\(\{host:'127\.0\.0\.1',port:8080,path:'\/healthz'/m,
     );
     expect(text).toContain("/usr/local/bin/orchestrator");
     expect(lines).toContain('ENTRYPOINT ["tini", "--", "orchestrator"]');
@@ -55,6 +55,7 @@ describe("the orchestrator image", () => {
     expect(Object.keys(pkg.optionalDependencies).sort()).toStrictEqual([
       "@pulumi/aws",
       "@pulumi/kubernetes",
+      "@pulumi/kubernetes-cert-manager",
       "@pulumi/pulumi",
       "@pulumi/random",
       "@pulumi/tls",
