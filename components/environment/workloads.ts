@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { IPERF3_PORT } from "../../tiers/infra/defaults.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import type { Children } from "../shared/children.js";
 import { hardenedContainer, restrictedPodSecurity, TMP_VOLUME } from "./pod-security.js";
 
 export const ORCHESTRATOR_PORT = 8080;
-export const IPERF3_PORT = 5201;
+export { IPERF3_PORT };
 export const ORCHESTRATOR_SERVICE_ACCOUNT = "orchestrator";
 /** Where the orchestrator's certificate Secret is mounted. */
 export const TLS_MOUNT = "/var/run/secrets/tiers/tls";
@@ -48,6 +49,8 @@ function deployWithService(
     readonly container: k8s.types.input.core.v1.Container;
     readonly volumes?: k8s.types.input.core.v1.Volume[];
     readonly serviceAccountName?: pulumi.Input<string>;
+    /** Mount the service account's token (the pod calls the Kubernetes API). @default false */
+    readonly kubeApi?: boolean;
     readonly servicePorts: k8s.types.input.core.v1.ServicePort[];
     readonly dependsOn?: pulumi.Resource[];
   },
@@ -66,7 +69,7 @@ function deployWithService(
           metadata: { labels },
           spec: {
             ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
-            automountServiceAccountToken: false,
+            automountServiceAccountToken: spec.kubeApi ?? false,
             securityContext: restrictedPodSecurity(),
             containers: [spec.container],
             volumes: [TMP_VOLUME, ...(spec.volumes ?? [])],
@@ -99,6 +102,8 @@ export function deployOrchestrator(
     readonly tlsSecret: string;
     /** Its Certificate: the pod waits for it (Ready), so the Secret exists when the pod mounts it. */
     readonly tlsCertificate: pulumi.Resource;
+    /** The orchestrator creates objects in its namespace (Chaos Mesh resources): mount its token. */
+    readonly kubeApi?: boolean;
     readonly env: readonly EnvVar[];
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
@@ -109,10 +114,12 @@ export function deployOrchestrator(
     // One writer for the SQLite file on a ReadWriteOnce volume: stop the old pod before the new one starts.
     strategy: "Recreate",
     serviceAccountName: o.serviceAccount,
+    ...(o.kubeApi ? { kubeApi: true } : {}),
     container: hardenedContainer({
       name: "orchestrator",
       image: w.images.orchestrator,
-      command: ["orchestrator", "serve"],
+      // `args` only: the image's ENTRYPOINT (tini --) stays PID 1 and reaps orphaned tool processes.
+      args: ["orchestrator", "serve"],
       ports: [{ name: "http", containerPort: ORCHESTRATOR_PORT, protocol: "TCP" }],
       env: [
         ...o.env,
@@ -179,7 +186,7 @@ export function deployIperf3(w: WorkloadContext): {
     container: hardenedContainer({
       name: "iperf3",
       image: w.images.adapters,
-      command: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
+      args: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
       ports: [
         { name: "iperf3", containerPort: IPERF3_PORT, protocol: "TCP" },
         { name: "iperf3-udp", containerPort: IPERF3_PORT, protocol: "UDP" },

@@ -1,9 +1,14 @@
 import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
+import type { ClusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TierName } from "../../tiers/schema/names.js";
+import { childrenOf } from "../shared/children.js";
 import type { Lifecycle } from "../shared/labels.js";
 import { createCertificates } from "./certificates.js";
+import { RegionMonitoring } from "./monitoring/region-monitoring.js";
+import { createChaosMesh } from "./chaos-mesh.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -29,12 +34,27 @@ export interface RegionPlatformArgs extends Lifecycle {
   readonly environments: readonly PlatformEnvironment[];
   /** What the region's objects wait for (the cluster, its node group and add-ons). */
   readonly dependsOn: readonly pulumi.Resource[];
+  /** The region's monitoring stack (components/platform/monitoring/); none when absent. */
+  readonly monitoring?: {
+    readonly settings: ClusterMonitoringSettings;
+    readonly cluster: string;
+    readonly federation: "standalone" | "receiver" | "sender";
+    readonly remoteWriteUrl?: pulumi.Input<string>;
+    readonly storageClassName?: pulumi.Input<string>;
+  };
+  /**
+   * The tier runs the chaos phase: Chaos Mesh is installed (`chaos-mesh.ts`).
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 /** The Kubernetes provider of the region's cluster, and its AWS provider in eks mode. */
 export interface PlatformProviders {
   readonly kubernetes: k8s.Provider;
   readonly aws?: aws.Provider;
+  /** Needed with `monitoring` (Grafana's generated admin password). */
+  readonly random?: random.Provider;
 }
 
 /** What the region's environments and the stack outputs take from the platform. */
@@ -45,6 +65,7 @@ export interface RegionPlatformOutputs {
   readonly certificateIssuer: string;
   /** PEM of the region's CA, which every orchestrator's certificate chains to (a stack output). */
   readonly caCertificate: pulumi.Output<string | undefined>;
+  readonly monitoring?: RegionMonitoring;
 }
 
 /**
@@ -56,6 +77,7 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
   public readonly ready: pulumi.Resource[];
   public readonly certificateIssuer: string;
   public readonly caCertificate: pulumi.Output<string | undefined>;
+  public readonly monitoring?: RegionMonitoring;
 
   constructor(
     name: string,
@@ -68,6 +90,7 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
     this.ready = out.ready;
     this.certificateIssuer = out.certificateIssuer;
     this.caCertificate = out.caCertificate;
+    if (out.monitoring) this.monitoring = out.monitoring;
     this.registerOutputs({});
   }
 }
@@ -81,5 +104,33 @@ export function createRegionPlatform(
   const ready: pulumi.Resource[] = [];
   const certificates = createCertificates(name, args, providers, parent);
   ready.push(...certificates.ready);
-  return { ready, certificateIssuer: certificates.issuer, caCertificate: certificates.caCertificate };
+  let monitoring: RegionMonitoring | undefined;
+  if (args.monitoring) {
+    if (!providers.random) {
+      throw new pulumi.ResourceError(`RegionPlatform ${name}: monitoring needs the random provider`, parent);
+    }
+    monitoring = new RegionMonitoring(
+      name,
+      {
+        tier: args.tier,
+        region: args.region,
+        environments: args.environments,
+        dependsOn: args.dependsOn,
+        ...args.monitoring,
+      },
+      { kubernetes: providers.kubernetes, random: providers.random },
+      { parent },
+    );
+  }
+  const c = childrenOf(parent, name, providers.kubernetes);
+  if (args.chaos) {
+    const chaos = createChaosMesh(c, args, args.dependsOn);
+    ready.push(chaos.release);
+  }
+  return {
+    ready,
+    certificateIssuer: certificates.issuer,
+    caCertificate: certificates.caCertificate,
+    ...(monitoring ? { monitoring } : {}),
+  };
 }

@@ -88,13 +88,30 @@ async function packageProblems(
   const source = `package ${pkg}`;
   if (typeof Model !== "function") return { source, problems: [`${source}: no model for kind ${body.kind}`] };
   try {
-    new Model(body).validate();
+    new Model(group === "argoproj.io" ? argoModelShape(body) : body).validate();
     return { source, problems: [] };
   } catch (error) {
     const errors: unknown = (error as { errors?: unknown }).errors;
     if (!Array.isArray(errors)) return { source, problems: [`${source}: ${(error as Error).message}`] };
     return { source, problems: (errors as ModelError[]).map((e) => `${source}: ${describeError(e)}`) };
   }
+}
+
+/**
+ * The body in the shape `@kubernetes-models/argo-workflows` models: a steps template's groups are
+ * Argo's `ParallelSteps`, a Go struct `{steps: [...]}` whose JSON is the bare list (its own
+ * `UnmarshalJSON`; the CRD says `items: {items: …}`), which the package, generated from the struct,
+ * reads as the object. Every other field is given as it is.
+ */
+function argoModelShape(body: CustomResourceBody): CustomResourceBody {
+  const spec = body.spec as { templates?: unknown } | undefined;
+  if (!spec || !Array.isArray(spec.templates)) return body;
+  const templates = (spec.templates as Record<string, unknown>[]).map((t) =>
+    Array.isArray(t.steps)
+      ? { ...t, steps: (t.steps as unknown[]).map((g) => (Array.isArray(g) ? { steps: g } : g)) }
+      : t,
+  );
+  return { ...body, spec: { ...spec, templates } };
 }
 
 function describeError(e: ModelError): string {

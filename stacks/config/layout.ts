@@ -14,9 +14,10 @@ import {
 } from "../../tiers/infra/sizing.js";
 import { sizeWorkloads } from "../../tiers/infra/workload-sizing.js";
 import { parseEphemeralStack } from "../../tiers/infra/identity.js";
+import { clusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TestTierArgs, TierEnvironmentArgs, TierRegionArgs } from "../../components/tier/test-tier.js";
 import { stackIssue } from "./issue.js";
-import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, key } from "./schema.js";
+import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, DEFAULT_SUT_PORT, key } from "./schema.js";
 import type { StackSettings } from "./validate.js";
 
 const UNBOUNDED: Resources = { cpu_millis: Number.MAX_SAFE_INTEGER, memory_bytes: Number.MAX_SAFE_INTEGER };
@@ -189,13 +190,16 @@ export function layoutTier(
             ...(cluster.storageClass !== undefined ? { storageClassName: cluster.storageClass } : {}),
           },
     regions,
+    monitoring: clusterMonitoringSettings(catalog, finalPlan.tier.name),
+    // Chaos Mesh and the orchestrator's chaos Role only where the plan injects faults.
+    ...(finalPlan.environments.some((e) => e.phases.some((p) => p.faults.length > 0)) ? { chaos: true } : {}),
     images: {
       orchestrator: images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
       sut: images.sut ?? DEFAULT_IMAGES.sut,
       adapters: images.adapters ?? images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
     },
     sut: {
-      port: sutSpec.port ?? 8080,
+      port: sutSpec.port ?? DEFAULT_SUT_PORT,
       replicas,
       healthPath: sutSpec.healthPath ?? "/healthz",
       ...(sutSpec.args ? { args: sutSpec.args } : {}),

@@ -11,15 +11,11 @@ import { EnvironmentSpec } from "../../tiers/schema/suite.js";
 export const CONFIG_NAMESPACE = "test-tiers";
 export const key = <K extends string>(k: K): `test-tiers:${K}` => `${CONFIG_NAMESPACE}:${k}`;
 
-/** Images of this project's own release, pinned. */
-export const DEFAULT_IMAGES = {
-  orchestrator: "ghcr.io/test-tiers/orchestrator:0.1.0",
-  sut: "ghcr.io/test-tiers/sut:0.1.0",
-} as const;
+export { DEFAULT_IMAGES, DEFAULT_SUT_PORT } from "../../tiers/infra/defaults.js";
 
 export const DEFAULT_EKS_VERSION = "1.34";
 
-const Image = z.string().superRefine((value, ctx) => {
+export const Image = z.string().superRefine((value, ctx) => {
   const problem = imagePinProblem(value);
   if (problem) {
     ctx.addIssue({
@@ -30,7 +26,7 @@ const Image = z.string().superRefine((value, ctx) => {
   }
 });
 
-const Cidr = z.string().superRefine((value, ctx) => {
+export const Cidr = z.string().superRefine((value, ctx) => {
   if (!parseCidr(value)) {
     ctx.addIssue({
       code: "custom",
@@ -41,7 +37,7 @@ const Cidr = z.string().superRefine((value, ctx) => {
 });
 
 /** Who answers for the stack: an AWS tag value and a namespace annotation. */
-const Owner = z.string().superRefine((value, ctx) => {
+export const Owner = z.string().superRefine((value, ctx) => {
   const problem = ownerProblem(value);
   if (problem) {
     ctx.addIssue({

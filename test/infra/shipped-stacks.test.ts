@@ -112,7 +112,7 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         const env = v.nearest(r, ["tiers:environment:IsolatedEnvironment"]);
         const region = env
           ? out.environments[env.name]!.region
-          : v.nearest(r, ["tiers:cluster:RegionCluster"])!.name;
+          : v.nearest(r, ["tiers:cluster:RegionCluster", "tiers:platform:RegionPlatform"])!.name;
         expect(v.nearest(p, ["tiers:cluster:RegionCluster"])!.name, r.urn).toBe(region);
         if (env)
           expect(get(r.inputs, "metadata.labels")).toMatchObject({
@@ -348,6 +348,8 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         expect(sc.allowPrivilegeEscalation, where).toBe(false);
         expect(get(sc, "capabilities.drop"), where).toStrictEqual(["ALL"]);
         expect(imagePinProblem(c.image), `${where}: ${c.image}`).toBeUndefined();
+        // `args` only, never `command`: the image's ENTRYPOINT (tini) stays PID 1 (issue 18).
+        expect(c.command, where).toBeUndefined();
       }
     }
   });

@@ -40,6 +40,23 @@ describe("tiers preview-offline", () => {
     );
   });
 
+  it("shows Chaos Mesh per region and one chaos Role per environment in the chaos stack", async () => {
+    const r = await tiers("preview-offline", "chaos");
+    expect(r.exitCode, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines).toContain("   ├─ us-east-1  tiers:platform:RegionPlatform");
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /[├└]─ us-east-1-chaos-mesh {2}kubernetes:helm\.sh\/v3:Release {2}\[us-east-1-k8s\]$/,
+      ),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:helm\.sh\/v3:Release +1$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^kubernetes:rbac\.authorization\.k8s\.io\/v1:Role +1$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:core\/v1:Namespace +2$/));
+  });
+
   it("prints the captured graph as JSON with --json, secrets redacted", async () => {
     const r = await tiers("preview-offline", "local", "--json");
     expect(r.exitCode, r.stderr).toBe(0);

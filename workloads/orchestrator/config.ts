@@ -68,6 +68,12 @@ export const OrchestratorConfig = z.strictObject({
   tls_key_file: z.string().min(1).optional(),
   /** Serve plain HTTP: only when asked for (`--insecure-http`); never together with a certificate. */
   insecure_http: z.boolean().default(false),
+  /**
+   * Who injects the chaos phase's faults into an external SUT: `chaos-mesh` (the cluster target:
+   * Chaos Mesh resources in the orchestrator's namespace, through the Kubernetes API). Unset, an
+   * external SUT's faults are recorded as skipped; a local SUT's are always the local injectors'.
+   */
+  faults: z.enum(["chaos-mesh"]).optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
@@ -99,6 +105,7 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
   TIERS_TLS_CERT_FILE: "tls_cert_file",
   TIERS_TLS_KEY_FILE: "tls_key_file",
+  TIERS_FAULTS: "faults",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */

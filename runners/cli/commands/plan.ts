@@ -7,6 +7,9 @@ import { formatDuration } from "../../../tiers/units.js";
 import { describeBand, describeGate, describeLoad } from "../../format/plan-text.js";
 import { renderTable } from "../../format/table.js";
 import { runCommand } from "../run-command.js";
+import { stringify } from "yaml";
+import { environmentWorkflowTemplate } from "../../../components/environment/workflow-options.js";
+import { DEFAULT_IMAGES, DEFAULT_SUT_PORT, IPERF3_PORT } from "../../../tiers/infra/defaults.js";
 
 interface PlanFlags {
   suite?: string;
@@ -19,6 +22,7 @@ interface PlanFlags {
   maxConnections?: string;
   environments?: string;
   json?: boolean;
+  workflow?: boolean;
 }
 
 /** Options shared by every command that compiles a plan (`plan`, `local`, `run`). */
@@ -61,6 +65,10 @@ export function registerPlanCommand(program: Command): void {
       .argument("[tier]", "base, stress, chaos or ultimate"),
   )
     .option("--json", "print the plan as JSON")
+    .option(
+      "--workflow",
+      "print each environment's Argo WorkflowTemplate (YAML), as the cluster target applies it",
+    )
     .action((tier: string | undefined, flags: PlanFlags) =>
       runCommand(() => {
         const plan = planFromSources({
@@ -69,9 +77,36 @@ export function registerPlanCommand(program: Command): void {
           env: process.env,
           cli: rawPlanOptions(tier, flags),
         });
+        if (flags.workflow) {
+          process.stdout.write(renderWorkflows(plan));
+          return;
+        }
         process.stdout.write(flags.json ? `${JSON.stringify(plan, null, 2)}\n` : `${renderPlan(plan)}\n`);
       }),
     );
+}
+
+/**
+ * Every environment's WorkflowTemplate, one YAML document each, with the default images and SUT
+ * port of a stack (its namespace and labels are the stack's, so they are left out here).
+ */
+export function renderWorkflows(plan: CyclePlan): string {
+  return plan.environments
+    .map((e) =>
+      stringify(
+        environmentWorkflowTemplate(plan, {
+          image: DEFAULT_IMAGES.orchestrator,
+          environment: e.id,
+          tier: plan.tier.name,
+          region: e.region,
+          sutPort: DEFAULT_SUT_PORT,
+          iperf3Port: IPERF3_PORT,
+        }),
+        { lineWidth: 0 },
+      ),
+    )
+    .map((doc) => `---\n${doc}`)
+    .join("");
 }
 
 /** The human form of a plan: sizing, regions, environments, then phases × (load, bands, tests, gates). */

@@ -72,7 +72,13 @@ describe("what the policies had to check", () => {
     const idle = Object.entries(check.applied)
       .filter(([, n]) => n === 0)
       .map(([p]) => p);
-    expect(idle.sort()).toStrictEqual([...IDLE[mode]!].sort());
+    // A tier that injects faults binds the orchestrator's chaos Role: cross-namespace-binding has work.
+    const chaos = graph.resources.some(
+      (r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    );
+    expect(idle.sort()).toStrictEqual(
+      [...IDLE[mode]!].filter((p) => !(chaos && p === "cross-namespace-binding")).sort(),
+    );
     expect(Object.keys(check.applied)).toHaveLength(POLICIES.length);
   });
 });

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { randomUUID } from "node:crypto";
 import { ConfigError } from "../../../tiers/config/issues.js";
-import { ExitCode } from "../../../tiers/errors.js";
+import { writeFileSync } from "node:fs";
+import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import { Result } from "../../shared/result.js";
 import { runTest } from "../adapters/run-test.js";
 import { calibrate } from "../controller/calibration.js";
@@ -12,6 +13,18 @@ import { readJsonFile } from "../plan-input.js";
 import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
 
 type Run = (body: () => Promise<number | void>) => Promise<void>;
+
+/** A step's verdict as a workflow output parameter: the bare word, no newline. */
+function writeVerdict(file: string, verdict: string): void {
+  try {
+    writeFileSync(file, verdict);
+  } catch (error) {
+    throw new TiersError(
+      ExitCode.Infrastructure,
+      `--verdict-out ${file}: cannot write the verdict (${(error as Error).message})`,
+    );
+  }
+}
 
 /** The step commands a workflow engine calls: start-cycle, run-test, report-result, gate, finish-cycle. */
 export function registerStepCommands(program: Command, run: Run): void {
@@ -147,7 +160,11 @@ export function registerStepCommands(program: Command, run: Run): void {
     .argument("<plan>", "the CyclePlan JSON file")
     .requiredOption("--cycle <id>", "the cycle")
     .requiredOption("--phase <name>", "the phase")
-    .action((planFile: string, flags: ConfigFlags & { cycle: string; phase: string }) =>
+    .option(
+      "--verdict-out <file>",
+      "write the verdict to this file (a workflow output) and exit 0 once a verdict is reached",
+    )
+    .action((planFile: string, flags: ConfigFlags & { cycle: string; phase: string; verdictOut?: string }) =>
       run(async () => {
         const config = configFrom(flags);
         const { environment } = await readPlan(planFile, config.environment);
@@ -178,6 +195,10 @@ export function registerStepCommands(program: Command, run: Run): void {
             verdict: summary.gate.verdict,
             rules: summary.gate.rules,
           });
+          if (flags.verdictOut !== undefined) {
+            writeVerdict(flags.verdictOut, summary.gate.verdict);
+            return ExitCode.Ok;
+          }
           return summary.gate.verdict === "aborted" ? ExitCode.GateFailed : ExitCode.Ok;
         } finally {
           store.close();
@@ -187,14 +208,29 @@ export function registerStepCommands(program: Command, run: Run): void {
 
   withConfigFlags(program.command("finish-cycle").description("step: record the cycle's verdict"))
     .requiredOption("--cycle <id>", "the cycle")
-    .action((flags: ConfigFlags & { cycle: string }) =>
+    .option("--plan <file>", "the CyclePlan JSON file: record the phases no step ran as not run")
+    .option(
+      "--verdict-out <file>",
+      "write the verdict to this file (a workflow output) and exit 0 once a verdict is reached",
+    )
+    .action((flags: ConfigFlags & { cycle: string; plan?: string; verdictOut?: string }) =>
       run(async () => {
         const config = configFrom(flags);
+        const environment =
+          flags.plan === undefined ? undefined : (await readPlan(flags.plan, config.environment)).environment;
         const { EnvStore } = await import("../storage/env-store.js");
         const store = EnvStore.open(config.paths.db);
         try {
-          const end = finishStep(store, flags.cycle);
+          if (!store.getCycle(flags.cycle))
+            throw new ConfigError([
+              { file: "command line", path: "--cycle", message: `no cycle ${flags.cycle}` },
+            ]);
+          const end = finishStep(store, flags.cycle, environment);
           emitJson({ event: "cycle.ended", cycle_id: flags.cycle, ...end });
+          if (flags.verdictOut !== undefined) {
+            writeVerdict(flags.verdictOut, end.verdict);
+            return ExitCode.Ok;
+          }
           return end.status === "aborted" ? ExitCode.GateFailed : ExitCode.Ok;
         } finally {
           store.close();

@@ -1,6 +1,6 @@
 import { compileContract } from "../../../tiers/contracts/compile.js";
 import type { CyclePlan, PlanEnvironment, PlanPhase, PlanTest } from "../../../tiers/plan/schema.js";
-import type { PhaseSummary } from "../../shared/cycle.js";
+import { notRunSummary, type PhaseSummary } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
 import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
@@ -18,9 +18,9 @@ import { summarizePhase } from "./observation.js";
 /** Every test a phase runs in step mode: its load segments (`<phase>/load…`) and its plan tests. */
 export function phaseSteps(plan: CyclePlan, phase: PlanPhase, saturationRps: number | null): PlanTest[] {
   const rules = compileContract("HttpLoadContract", plan.contracts.HttpLoadContract!).rules;
-  const segments = loadSegments(phase, saturationRps).filter((s) => s.rps > 0);
   const all = loadSegments(phase, saturationRps);
-  return [...segments.map((s) => loadTest(phase, s, all.indexOf(s), all.length, rules)), ...phase.tests];
+  const loads = all.flatMap((s, i) => (s.rps > 0 ? [loadTest(phase, s, i, all.length, rules)] : []));
+  return [...loads, ...phase.tests];
 }
 
 /** Finds a test of the environment's plan (or a load segment) by id, e.g. `baseline/load`. */
@@ -83,11 +83,20 @@ export function gateStep(
   return summary;
 }
 
-/** The `finish-cycle` step: the cycle's verdict from its phases' gates. */
+/**
+ * The `finish-cycle` step: the cycle's verdict from its phases' gates. Given the environment's plan,
+ * the phases no step ran (a gate aborted before them) are recorded as not run, as run-cycle does.
+ */
 export function finishStep(
   store: EnvStore,
   cycleId: string,
+  environment?: PlanEnvironment,
 ): { status: "completed" | "aborted"; verdict: "passed" | "failed"; reason?: string } {
+  if (environment) {
+    const recorded = new Set(store.phases(cycleId).map((p) => p.name));
+    for (const phase of environment.phases)
+      if (!recorded.has(phase.name)) store.finishPhase(cycleId, notRunSummary(phase));
+  }
   const aborted = store.phases(cycleId).find((p) => p.summary?.gate.verdict === "aborted");
   const end = aborted
     ? {

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { environmentWorkflowTemplate } from "../../../components/environment/workflow-options.js";
+import { ExitCode } from "../../../tiers/errors.js";
+import { DEFAULT_IMAGES, DEFAULT_SUT_PORT, IPERF3_PORT } from "../../../tiers/infra/defaults.js";
+import type { WorkflowTemplateBody } from "../../../tiers/workflow/argo.js";
+import { runTiers } from "../../helpers/cli.js";
+import { crdDirectory, validateCustomResource } from "../../../runners/infra/custom-resources.js";
+import type { TierName } from "../../../tiers/schema/names.js";
+import { phaseStepIds, renderWorkflowTemplate, stepName } from "../../../tiers/workflow/argo.js";
+import { phaseSteps } from "../../../workloads/orchestrator/controller/steps.js";
+import { testPlan } from "../../helpers/orchestrator.js";
+
+const TIERS: TierName[] = ["base", "stress", "chaos", "ultimate"];
+const crds = crdDirectory();
+
+describe("the plan as an Argo WorkflowTemplate", () => {
+  it.each(TIERS)("%s: every environment's template validates against Argo's schema", async (tier) => {
+    const plan = testPlan({ tier });
+    for (const e of plan.environments) {
+      const body = renderWorkflowTemplate(plan, e.id, {
+        image: "ghcr.io/test-tiers/orchestrator:0.1.0",
+        namespace: `tiers-${e.id}`,
+        serviceAccountName: "argo-workflow",
+        env: [{ name: "TIERS_ENVIRONMENT", value: e.id }],
+        resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+      });
+      const check = await validateCustomResource(body);
+      expect(check.problems).toStrictEqual([]);
+      expect(check.checkedBy).toContain("package @kubernetes-models/argo-workflows");
+      if (crds) expect(check.checkedBy).toContain("crd argoproj.io_workflowtemplates.yaml");
+    }
+    if (!crds)
+      console.log(
+        "skipped: Argo's CRD file (../shared/reference/crds absent); the package's schema checked it",
+      );
+  });
+
+  it("a schema violation is found (the check can fail)", async () => {
+    const plan = testPlan({ tier: "base" });
+    const body = renderWorkflowTemplate(plan, plan.environments[0]!.id, { image: "x:1" });
+    const broken = { ...body, spec: { ...body.spec, parallelism: "four" } };
+    const check = await validateCustomResource(broken);
+    expect(check.problems.join("\n")).toContain("parallelism");
+  });
+
+  it.each(TIERS)("%s: the run-test ids are the orchestrator's own step ids, phase by phase", (tier) => {
+    const plan = testPlan({ tier });
+    for (const phase of plan.environments[0]!.phases)
+      expect(phaseStepIds(phase)).toStrictEqual(phaseSteps(plan, phase, null).map((t) => t.id));
+  });
+
+  it("runs phases in order, each after its predecessor's gate, tests in parallel up to max_parallel", () => {
+    const plan = testPlan({ tier: "chaos" });
+    const env = plan.environments[0]!;
+    const body = renderWorkflowTemplate(plan, env.id, { image: "x:1" });
+    const templates = body.spec.templates as Record<string, unknown>[];
+    const byName = new Map(templates.map((t) => [t.name as string, t]));
+    expect(body.spec.entrypoint).toBe("cycle");
+    expect(body.spec.onExit).toBe("exit-handler");
+    for (const [i, phase] of env.phases.entries()) {
+      const t = byName.get(`phase-${phase.name}`)!;
+      const steps = t.steps as { name: string; template: string; when?: string }[][];
+      const hasLoad = phase.load.kind !== "none";
+      expect(t.parallelism).toBe(env.max_parallel + (hasLoad ? 1 : 0));
+      const gateAt = steps.findIndex((g) => g.some((s) => s.template === "gate"));
+      const next = env.phases[i + 1];
+      if (next) {
+        expect(steps[gateAt + 1]).toStrictEqual([
+          {
+            name: `next-${next.name}`,
+            template: `phase-${next.name}`,
+            when: "{{steps.gate.outputs.parameters.verdict}} != aborted",
+          },
+        ]);
+      } else expect(steps.length).toBe(gateAt + 1);
+      const tests = steps.slice(0, gateAt).flat();
+      expect(tests.map((s) => s.name)).toStrictEqual([
+        ...(phase.load.kind === "variable" ? ["load"] : phase.load.kind === "constant" ? ["load"] : []),
+        ...phase.tests.map((x) => stepName(x.id)),
+      ]);
+    }
+    const exit = byName.get("exit-handler")!.steps as { template: string }[][];
+    expect(exit.map((g) => g.map((s) => s.template))).toStrictEqual([["finish-cycle"], ["export"]]);
+    // Every container runs the orchestrator's step commands, nothing else.
+    const commands = templates
+      .filter((t) => t.container)
+      .map((t) => {
+        const c = t.container as { command: string[]; args: string[] };
+        return [...c.command, c.args[0]].join(" ");
+      });
+    expect(commands.sort()).toStrictEqual(
+      ["export", "finish-cycle", "gate", "run-test", "start-cycle"].map((c) => `orchestrator ${c}`),
+    );
+  });
+
+  it("refuses an environment the plan does not have, naming the ones it has", () => {
+    const plan = testPlan({ tier: "base" });
+    expect(() => renderWorkflowTemplate(plan, "env-9", { image: "x:1" })).toThrow(
+      `the plan has no environment env-9 (it has ${plan.environments.map((e) => e.id).join(", ")})`,
+    );
+  });
+});
+
+describe("tiers plan --workflow (real process)", () => {
+  it("prints one WorkflowTemplate per environment: the one the environment component applies, valid", async () => {
+    const run = await runTiers(["plan", "ultimate", "--workflow"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(ExitCode.Ok);
+    const docs = parseAllDocuments(run.stdout).map((d) => d.toJS() as WorkflowTemplateBody);
+    const plan = testPlan({ tier: "ultimate", load_mode: "absolute" });
+    expect(docs.map((d) => d.metadata.name)).toStrictEqual(plan.environments.map((e) => `cycle-${e.id}`));
+    for (const [i, e] of plan.environments.entries()) {
+      expect(docs[i]).toStrictEqual(
+        environmentWorkflowTemplate(plan, {
+          image: DEFAULT_IMAGES.orchestrator,
+          environment: e.id,
+          tier: "ultimate",
+          region: e.region,
+          sutPort: DEFAULT_SUT_PORT,
+          iperf3Port: IPERF3_PORT,
+        }),
+      );
+      expect((await validateCustomResource(docs[i]!)).problems).toStrictEqual([]);
+    }
+  }, 120_000);
+});
