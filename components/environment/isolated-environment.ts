@@ -15,6 +15,7 @@ import { createChaosAccess } from "./chaos-access.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import { createLoadJobAccess } from "./load-jobs.js";
+import { createOrchestratorCertificate } from "./orchestrator-certificate.js";
 import {
   deployIperf3,
   deployOrchestrator,
@@ -70,6 +71,11 @@ export interface IsolatedEnvironmentArgs extends Lifecycle {
    * @default "monitoring"
    */
   readonly monitoringNamespace?: string;
+  /**
+   * The cert-manager ClusterIssuer of the region's CA (components/platform/certificates.ts): the
+   * orchestrator serves HTTPS with a certificate it issues for the orchestrator Service's names.
+   */
+  readonly tlsIssuer: string;
   /** What the namespace must wait for (the cluster's nodes and add-ons). */
   readonly dependsOn?: readonly pulumi.Resource[];
   /**
@@ -276,7 +282,13 @@ export function createIsolatedEnvironment(
   const w = { c, namespace, labels, images: args.images, sizes: args.sizes };
   const sut = deploySut(w, args.sut);
   const iperf3 = deployIperf3(w);
+  const certificate = createOrchestratorCertificate(c, meta, {
+    namespace: args.namespace,
+    issuer: args.tlsIssuer,
+  });
   const orchestrator = deployOrchestrator(w, {
+    tlsSecret: certificate.secretName,
+    tlsCertificate: certificate.resource,
     serviceAccount: serviceAccount.metadata.name,
     configMap: config.metadata.name,
     dataClaim: data.metadata.name,
@@ -310,7 +322,7 @@ export function createIsolatedEnvironment(
   return {
     namespace,
     orchestratorService: service,
-    orchestratorUrl: pulumi.interpolate`http://${service}.${namespace}.svc.cluster.local:${ORCHESTRATOR_PORT}`,
+    orchestratorUrl: pulumi.interpolate`https://${service}.${namespace}.svc.cluster.local:${ORCHESTRATOR_PORT}`,
     apiToken: credentials.apiToken,
     signingPublicKeyPem: credentials.signingPublicKeyPem,
   };

@@ -8,6 +8,8 @@ import { hardenedContainer, restrictedPodSecurity, TMP_VOLUME } from "./pod-secu
 export const ORCHESTRATOR_PORT = 8080;
 export { IPERF3_PORT };
 export const ORCHESTRATOR_SERVICE_ACCOUNT = "orchestrator";
+/** Where the orchestrator's certificate Secret is mounted. */
+export const TLS_MOUNT = "/var/run/secrets/tiers/tls";
 
 export interface EnvironmentImages {
   /** Runs `orchestrator serve`. */
@@ -50,6 +52,7 @@ function deployWithService(
     /** Mount the service account's token (the pod calls the Kubernetes API). @default false */
     readonly kubeApi?: boolean;
     readonly servicePorts: k8s.types.input.core.v1.ServicePort[];
+    readonly dependsOn?: pulumi.Resource[];
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
   const labels = w.labels(app);
@@ -74,7 +77,7 @@ function deployWithService(
         },
       },
     },
-    w.c.opts(),
+    w.c.opts(spec.dependsOn ? { dependsOn: spec.dependsOn } : {}),
   );
   const service = new k8s.core.v1.Service(
     w.c.name(app),
@@ -95,12 +98,17 @@ export function deployOrchestrator(
     readonly dataClaim: pulumi.Output<string>;
     readonly tokenSecret: pulumi.Output<string>;
     readonly signingSecret: pulumi.Output<string>;
+    /** The Secret cert-manager writes the orchestrator's certificate to (`tls.crt`, `tls.key`). */
+    readonly tlsSecret: string;
+    /** Its Certificate: the pod waits for it (Ready), so the Secret exists when the pod mounts it. */
+    readonly tlsCertificate: pulumi.Resource;
     /** The orchestrator creates objects in its namespace (Chaos Mesh resources): mount its token. */
     readonly kubeApi?: boolean;
     readonly env: readonly EnvVar[];
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
-  const http = { httpGet: { path: "/healthz", port: "http" } };
+  // The kubelet's HTTPS probes do not verify the certificate; they only need the scheme.
+  const http = { httpGet: { path: "/healthz", port: "http", scheme: "HTTPS" } };
   return deployWithService(w, "orchestrator", {
     replicas: 1,
     // One writer for the SQLite file on a ReadWriteOnce volume: stop the old pod before the new one starts.
@@ -116,23 +124,33 @@ export function deployOrchestrator(
       env: [
         ...o.env,
         { name: "TIERS_API_TOKEN", valueFrom: { secretKeyRef: { name: o.tokenSecret, key: "token" } } },
+        { name: "TIERS_TLS_CERT_FILE", value: `${TLS_MOUNT}/tls.crt` },
+        { name: "TIERS_TLS_KEY_FILE", value: `${TLS_MOUNT}/tls.key` },
       ],
       resources: w.sizes.orchestrator,
       volumeMounts: [
         { name: "data", mountPath: "/data" },
         { name: "config", mountPath: "/etc/tiers", readOnly: true },
         { name: "signing-key", mountPath: "/var/run/secrets/tiers/signing", readOnly: true },
+        { name: "tls", mountPath: TLS_MOUNT, readOnly: true },
       ],
       startupProbe: { ...http, periodSeconds: 2, failureThreshold: 60 },
       livenessProbe: { ...http, periodSeconds: 10, failureThreshold: 3 },
-      readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2 },
+      readinessProbe: {
+        httpGet: { path: "/readyz", port: "http", scheme: "HTTPS" },
+        periodSeconds: 5,
+        failureThreshold: 2,
+      },
     }),
     volumes: [
       { name: "data", persistentVolumeClaim: { claimName: o.dataClaim } },
       { name: "config", configMap: { name: o.configMap } },
       { name: "signing-key", secret: { secretName: o.signingSecret, defaultMode: 0o440 } },
+      // 0440: the fsGroup reads it (the orchestrator accepts a key its group may read, not write).
+      { name: "tls", secret: { secretName: o.tlsSecret, defaultMode: 0o440 } },
     ],
     servicePorts: [{ name: "http", port: ORCHESTRATOR_PORT, targetPort: "http", protocol: "TCP" }],
+    dependsOn: [o.tlsCertificate],
   });
 }
 

@@ -6,6 +6,7 @@ import type { ClusterMonitoringSettings } from "../../tiers/monitoring/cluster-s
 import type { TierName } from "../../tiers/schema/names.js";
 import { childrenOf } from "../shared/children.js";
 import type { Lifecycle } from "../shared/labels.js";
+import { createCertificates } from "./certificates.js";
 import { RegionMonitoring } from "./monitoring/region-monitoring.js";
 import { createChaosMesh } from "./chaos-mesh.js";
 
@@ -60,6 +61,10 @@ export interface PlatformProviders {
 export interface RegionPlatformOutputs {
   /** Resources an environment's objects must wait for (e.g. the release that installs a CRD they use). */
   readonly ready: pulumi.Resource[];
+  /** cert-manager's CA ClusterIssuer that issues each environment's orchestrator certificate. */
+  readonly certificateIssuer: string;
+  /** PEM of the region's CA, which every orchestrator's certificate chains to (a stack output). */
+  readonly caCertificate: pulumi.Output<string | undefined>;
   readonly monitoring?: RegionMonitoring;
 }
 
@@ -70,6 +75,8 @@ export interface RegionPlatformOutputs {
  */
 export class RegionPlatform extends pulumi.ComponentResource implements RegionPlatformOutputs {
   public readonly ready: pulumi.Resource[];
+  public readonly certificateIssuer: string;
+  public readonly caCertificate: pulumi.Output<string | undefined>;
   public readonly monitoring?: RegionMonitoring;
 
   constructor(
@@ -81,6 +88,8 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
     super(REGION_PLATFORM_TYPE, name, {}, opts);
     const out = createRegionPlatform(name, args, providers, this);
     this.ready = out.ready;
+    this.certificateIssuer = out.certificateIssuer;
+    this.caCertificate = out.caCertificate;
     if (out.monitoring) this.monitoring = out.monitoring;
     this.registerOutputs({});
   }
@@ -93,6 +102,8 @@ export function createRegionPlatform(
   parent: pulumi.Resource,
 ): RegionPlatformOutputs {
   const ready: pulumi.Resource[] = [];
+  const certificates = createCertificates(name, args, providers, parent);
+  ready.push(...certificates.ready);
   let monitoring: RegionMonitoring | undefined;
   if (args.monitoring) {
     if (!providers.random) {
@@ -116,5 +127,10 @@ export function createRegionPlatform(
     const chaos = createChaosMesh(c, args, args.dependsOn);
     ready.push(chaos.release);
   }
-  return { ready, ...(monitoring ? { monitoring } : {}) };
+  return {
+    ready,
+    certificateIssuer: certificates.issuer,
+    caCertificate: certificates.caCertificate,
+    ...(monitoring ? { monitoring } : {}),
+  };
 }

@@ -96,6 +96,8 @@ export interface EnvironmentOutputs {
   readonly signingPublicKeyPem: pulumi.Output<string>;
   readonly bundleBucket?: pulumi.Output<string>;
   readonly bundlePrefix?: string;
+  /** PEM of the region's CA (cert-manager) the orchestrator's HTTPS certificate chains to. */
+  readonly orchestratorCa: pulumi.Output<string | undefined>;
 }
 
 /**
@@ -337,6 +339,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
                 },
               }
             : {}),
+          tlsIssuer: platform.certificateIssuer,
           dependsOn: [...cluster.ready, ...platform.ready],
           ...(args.chaos ? { chaos: true } : {}),
         },
@@ -351,6 +354,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         orchestratorService: environment.orchestratorService,
         orchestratorUrl: environment.orchestratorUrl,
         signingPublicKeyPem: environment.signingPublicKeyPem,
+        orchestratorCa: platform.caCertificate,
         ...(bundles && writer ? { bundleBucket: bundles.bucketName, bundlePrefix: writer.prefix } : {}),
       };
     }

@@ -61,13 +61,26 @@ export function forwardToOrchestrator(
   });
 }
 
-function defaultClient(environment: ClusterEnvironment, baseUrl: string): OrchestratorClient {
-  if (environment.ca !== undefined)
+/** The name the orchestrator's certificate must carry: its Service's, as cert-manager issued it. */
+export function orchestratorServerName(env: ClusterEnvironment): string {
+  return `${env.service}.${env.namespace}.svc`;
+}
+
+/**
+ * The API client of an environment reached through a port-forward on `baseUrl` (127.0.0.1:port):
+ * HTTPS verified against the stack's CA (`orchestratorCa`) with the Service's DNS name as the
+ * server name, so a certificate of another CA or for another host is refused. A stack without a CA
+ * in its outputs is refused too: the cluster serves the orchestrator only over HTTPS.
+ */
+export function defaultClient(environment: ClusterEnvironment, baseUrl: string): OrchestratorClient {
+  if (environment.ca === undefined)
     throw new TiersError(
       ExitCode.Infrastructure,
-      `${environment.id}: the stack serves the orchestrator over TLS (orchestratorCa in its outputs), which this runner's API client cannot verify yet`,
+      `${environment.id}: the stack's outputs have no orchestratorCa, so its orchestrator's certificate cannot be verified (is cert-manager's CA Certificate Ready? pulumi up again once it is)`,
     );
-  return new OrchestratorClient(`http://${baseUrl}`, environment.token);
+  return new OrchestratorClient(`https://${baseUrl}`, environment.token, {
+    tls: { ca: environment.ca, servername: orchestratorServerName(environment) },
+  });
 }
 
 async function defaultS3(region: string): Promise<S3Client> {
@@ -149,6 +162,7 @@ export class ClusterTarget implements RunTarget {
     const forward = await forwardToOrchestrator(env, context.signal, this.options);
     this.forwards.push(forward);
     const client = (this.options.clientFor ?? defaultClient)(env, forward.address);
+    await client.check();
     const bucket = env.bucket;
     const bundles = bucket
       ? s3BundleSource(() => this.s3Client(bucket.region), bucket.name, bucket.prefix)

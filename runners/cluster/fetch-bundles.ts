@@ -3,8 +3,7 @@ import { basename, join } from "node:path";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { isBundleFileName } from "../../workloads/central/import/inbox.js";
-import { OrchestratorClient } from "../cycle/orchestrator-client.js";
-import { forwardToOrchestrator } from "./cluster-target.js";
+import { defaultClient, forwardToOrchestrator } from "./cluster-target.js";
 import { environmentsOf } from "./stack-outputs.js";
 import { describeCommandError, openWorkspace } from "./tier-stack.js";
 
@@ -67,7 +66,7 @@ export async function fetchBundles(
     }
     const forward = await forwardToOrchestrator(env, signal);
     try {
-      const client = new OrchestratorClient(`http://${forward.address}`, env.token);
+      const client = defaultClient(env, forward.address);
       for (const b of await client.bundles()) {
         if (!wanted(b.file)) continue;
         const to = join(options.outDir, `${env.id}--${b.file}`);

@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import { rename } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { Agent, fetch, type RequestInit, type Response } from "undici";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 
@@ -40,18 +41,128 @@ export interface BundleInfo {
   };
 }
 
-/** The runner's side of an orchestrator's HTTP API (bearer token, JSON). */
+/** How the runner verifies an orchestrator that serves HTTPS. */
+export interface OrchestratorTls {
+  /** PEM of the run's CA: the only root the orchestrator's certificate may chain to. */
+  readonly ca: string;
+  /**
+   * The name the certificate must carry (and the SNI sent), when it differs from the URL's host:
+   * the Service's DNS name (`orchestrator.<ns>.svc`) reached through a port-forward on 127.0.0.1.
+   */
+  readonly servername?: string;
+}
+
+export interface OrchestratorClientOptions {
+  /** @default 10000 */
+  readonly timeoutMs?: number;
+  /** Required for an `https:` base URL; an `http:` one is plain HTTP (`--insecure-http`). */
+  readonly tls?: OrchestratorTls;
+}
+
+/** What a failed TLS handshake means, in the runner's words (Node's and OpenSSL's codes). */
+export function describeTlsFailure(error: unknown, expectedHost: string): string | undefined {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const reason = (cause as { reason?: string } | undefined)?.reason ?? (cause as Error | undefined)?.message;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `the orchestrator's certificate names another host than ${expectedHost} (${reason})`;
+  if (
+    [
+      "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+      "UNABLE_TO_GET_ISSUER_CERT",
+      "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+      "SELF_SIGNED_CERT_IN_CHAIN",
+      "DEPTH_ZERO_SELF_SIGNED_CERT",
+      "CERT_SIGNATURE_FAILURE",
+      "CERT_UNTRUSTED",
+    ].includes(code)
+  )
+    return `the orchestrator's certificate does not chain to the run's CA (${code})`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return `the orchestrator's certificate is not valid now (${code})`;
+  if (/WRONG_VERSION_NUMBER|ERR_SSL_/.test(code) || /wrong version number/i.test(String(reason)))
+    return `the orchestrator does not speak TLS 1.3 (${code || reason})`;
+  return undefined;
+}
+
+/**
+ * The runner's side of an orchestrator's API (bearer token, JSON): HTTPS verified against the
+ * run's CA and the expected host name, or plain HTTP where the URL says `http:`.
+ */
 export class OrchestratorClient {
+  private readonly timeoutMs: number;
+  private readonly dispatcher: Agent | undefined;
+  private readonly host: string;
+
   constructor(
     readonly baseUrl: string,
     private readonly token: string,
-    private readonly timeoutMs = 10_000,
-  ) {}
+    options: OrchestratorClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    const url = new URL(baseUrl);
+    this.host = options.tls?.servername ?? url.hostname;
+    if (url.protocol === "https:") {
+      if (!options.tls)
+        throw new TiersError(ExitCode.Infrastructure, `${baseUrl}: HTTPS needs the run's CA to verify it`);
+      this.dispatcher = new Agent({
+        connect: {
+          ca: options.tls.ca,
+          minVersion: "TLSv1.3",
+          rejectUnauthorized: true,
+          ...(options.tls.servername !== undefined ? { servername: options.tls.servername } : {}),
+        },
+        keepAliveTimeout: 2_000,
+      });
+    } else if (url.protocol !== "http:") {
+      throw new TiersError(ExitCode.Infrastructure, `${baseUrl}: not an http: or https: URL`);
+    }
+  }
+
+  /** Whether the API is reached over HTTPS (verified), else plain HTTP. */
+  get verified(): boolean {
+    return this.dispatcher !== undefined;
+  }
+
+  private request(path: string, init: RequestInit): Promise<Response> {
+    return fetch(new URL(path, this.baseUrl), {
+      ...init,
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    });
+  }
+
+  /** A failed request as the runner reports it: a refused certificate said plainly. */
+  private unreachable(what: string, error: unknown): TiersError {
+    const tls = this.dispatcher ? describeTlsFailure(error, this.host) : undefined;
+    const cause = (error as { cause?: Error }).cause;
+    const detail =
+      tls ?? (cause?.message ? `${(error as Error).message}: ${cause.message}` : (error as Error).message);
+    return new TiersError(ExitCode.Infrastructure, `${what}: ${detail}`, { cause: error });
+  }
+
+  /**
+   * Checks the orchestrator answers (`GET /healthz`): over HTTPS this is the handshake that
+   * verifies its certificate, so a wrong CA or host is refused before anything is triggered.
+   */
+  async check(): Promise<void> {
+    let res: Response;
+    try {
+      res = await this.request("/healthz", { signal: AbortSignal.timeout(this.timeoutMs) });
+      await res.arrayBuffer();
+    } catch (error) {
+      throw this.unreachable(`orchestrator at ${this.baseUrl}`, error);
+    }
+  }
+
+  /** Closes the connections kept alive to the orchestrator. */
+  async close(): Promise<void> {
+    await this.dispatcher?.close().catch(() => undefined);
+  }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
     let res: Response;
     try {
-      res = await fetch(new URL(path, this.baseUrl), {
+      res = await this.request(path, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
@@ -61,11 +172,7 @@ export class OrchestratorClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      throw new TiersError(
-        ExitCode.Infrastructure,
-        `${method} ${this.baseUrl}${path}: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw this.unreachable(`${method} ${this.baseUrl}${path}`, error);
     }
     const text = await res.text();
     let json: unknown;
@@ -119,14 +226,11 @@ export class OrchestratorClient {
 
   /** Downloads a bundle to `path` (written to a temporary name, then renamed). */
   async download(bundleId: string, path: string): Promise<number> {
-    const res = await fetch(new URL(`/v1/bundles/${encodeURIComponent(bundleId)}`, this.baseUrl), {
+    const res = await this.request(`/v1/bundles/${encodeURIComponent(bundleId)}`, {
       headers: { authorization: `Bearer ${this.token}` },
       signal: AbortSignal.timeout(120_000),
     }).catch((error: unknown) => {
-      throw new TiersError(
-        ExitCode.Infrastructure,
-        `download bundle ${bundleId}: ${(error as Error).message}`,
-      );
+      throw this.unreachable(`download bundle ${bundleId}`, error);
     });
     if (res.status !== 200 || !res.body)
       this.fail(`download bundle ${bundleId}`, res.status, { error: await res.text() });
@@ -151,9 +255,7 @@ export class OrchestratorClient {
   }
 
   async metrics(): Promise<string> {
-    const res = await fetch(new URL("/metrics", this.baseUrl), {
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    const res = await this.request("/metrics", { signal: AbortSignal.timeout(this.timeoutMs) });
     return res.text();
   }
 }

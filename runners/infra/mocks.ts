@@ -9,6 +9,8 @@ interface RegisterRequest {
   getParent(): string;
   getProvider(): string;
   getCustom(): boolean;
+  getRemote(): boolean;
+  getProvidersMap(): { get(key: string): string | undefined; getEntryList(): [string, string][] };
   getProtect(): boolean;
   getIgnorechangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
@@ -92,7 +94,11 @@ export async function installMocks(project: string, stack: string): Promise<Reco
         type,
         name: req.getName(),
         ...(parent !== undefined ? { parent: engineUrn(parent) } : {}),
-        ...(req.getProvider() ? { provider: providerUrn(req.getProvider()) } : {}),
+        ...(req.getProvider()
+          ? { provider: providerUrn(req.getProvider()) }
+          : remoteProvider(req) !== undefined
+            ? { provider: providerUrn(remoteProvider(req)!) }
+            : {}),
         custom: req.getCustom(),
         dependencies: req.getDependenciesList().map(engineUrn),
         propertyDependencies: propertyDependencies(req),
@@ -117,6 +123,17 @@ export async function installMocks(project: string, stack: string): Promise<Reco
     registerOutputs(req, cb);
   };
   return recorder;
+}
+
+/**
+ * A remote (multi-language) component's provider: it has no `provider`, only the `providers` its
+ * plugin's Construct hands its children (CertManager: `{ kubernetes }`). The graph records the one
+ * provider it was given, so the provider-flow checks see it like any child of the region.
+ */
+function remoteProvider(req: RegisterRequest): string | undefined {
+  if (!req.getRemote()) return undefined;
+  const entries = req.getProvidersMap().getEntryList();
+  return entries.length === 1 ? entries[0]![1] : undefined;
 }
 
 /** Input name → the URNs its value depended on (`bucket` of a BucketPolicy → the Bucket). */

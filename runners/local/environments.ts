@@ -9,6 +9,7 @@ import { ORCHESTRATOR_ENV_VARIABLES } from "../../workloads/orchestrator/config.
 import type { CyclePlan, PlanEnvironment } from "../../tiers/plan/schema.js";
 import type { EnvironmentHandle } from "../cycle/drive.js";
 import { OrchestratorClient } from "../cycle/orchestrator-client.js";
+import { LOCAL_SERVER_NAMES, type RunCa } from "./run-ca.js";
 import {
   startOrchestratorProcess,
   type OrchestratorProcess,
@@ -43,6 +44,11 @@ export interface ProvisionOptions {
   readonly onSpawn: (child: SpawnedProcess) => void;
   /** Choose each SUT's port (a free loopback port) instead of letting its orchestrator pick one. */
   readonly chooseSutPorts?: boolean;
+  /**
+   * The run's CA and its private directory (0700): each orchestrator gets a certificate for
+   * 127.0.0.1 and localhost from the CA, its key written there (0600), and is verified against it.
+   */
+  readonly tls: { readonly ca: RunCa; readonly dir: string };
 }
 
 /** The one-way latency the topology gives the environment's region role (0 without `--region-latency`). */
@@ -62,6 +68,22 @@ export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * An environment's server certificate from the run's CA, written to the run's private TLS
+ * directory: the key 0600 (the directory is 0700 and removed at teardown), the chain beside it.
+ */
+async function issueEnvironmentCertificate(
+  tls: ProvisionOptions["tls"],
+  env: PlanEnvironment,
+): Promise<{ certFile: string; keyFile: string }> {
+  const issued = await tls.ca.issueServer(`orchestrator ${env.id}`, LOCAL_SERVER_NAMES);
+  const certFile = join(tls.dir, `${env.slug}.crt`);
+  const keyFile = join(tls.dir, `${env.slug}.key`);
+  await writeFile(keyFile, issued.key, { mode: 0o600, flag: "wx" });
+  await writeFile(certFile, issued.cert, { mode: 0o644, flag: "wx" });
+  return { certFile, keyFile };
+}
+
 /** Writes an environment's directory: its token (0600), its plan and its orchestrator config. */
 async function writeEnvironmentDir(
   dir: string,
@@ -70,6 +92,7 @@ async function writeEnvironmentDir(
   listen: string,
   regionLatencyMs: number,
   loadWorkers: number | undefined,
+  tls: { readonly certFile: string; readonly keyFile: string },
   sutPort = 0,
 ): Promise<{ configFile: string; tokenFile: string; token: string }> {
   await mkdir(join(dir, "data"), { recursive: true, mode: 0o700 });
@@ -89,6 +112,8 @@ async function writeEnvironmentDir(
       plan_file: planFile,
       region_latency_ms: regionLatencyMs,
       ...(loadWorkers !== undefined ? { load_workers: loadWorkers } : {}),
+      tls_cert_file: tls.certFile,
+      tls_key_file: tls.keyFile,
       sut: { mode: "local", port: sutPort },
     })}`,
   );
@@ -128,6 +153,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
       const latency = regionLatencyOf(plan, env, options.regionLatency);
       const listen = `127.0.0.1:${options.portBase === undefined ? 0 : options.portBase + i}`;
       const sutPort = options.chooseSutPorts ? await freeLoopbackPort() : undefined;
+      const tlsFiles = await issueEnvironmentCertificate(options.tls, env);
       const { configFile, tokenFile, token } = await writeEnvironmentDir(
         dir,
         plan,
@@ -135,6 +161,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
         listen,
         latency,
         options.loadWorkers,
+        tlsFiles,
         sutPort,
       );
       const log = createWriteStream(join(options.logDir, `${env.slug}.log`), { flags: "a" });
@@ -157,7 +184,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
         throw error;
       }
       void proc.exited.then(() => log.end());
-      const client = new OrchestratorClient(proc.url, token);
+      const client = new OrchestratorClient(proc.url, token, { tls: { ca: options.tls.ca.cert } });
       const lost = proc.exited.then(({ code, signal }) => {
         const tail = proc.stderrTail.slice(-3).join(" | ");
         return `orchestrator process ${proc.pid} exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ""}`;

@@ -15,6 +15,10 @@ export interface OrchestratorProcessOptions {
   readonly listen?: string;
   readonly regionLatencyMs?: number;
   readonly configFile?: string;
+  /** The certificate and key it serves HTTPS with (`--tls-cert`, `--tls-key`), unless its config names them. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Plain HTTP (`--insecure-http`): only when asked for. */
+  readonly insecureHttp?: boolean;
   /** Every stdout/stderr line, for logs. */
   readonly onLine?: (stream: "stdout" | "stderr", line: string) => void;
   readonly startTimeoutMs?: number;
@@ -40,6 +44,7 @@ export interface SpawnedProcess {
 export interface OrchestratorProcess {
   readonly pid: number;
   readonly port: number;
+  /** `https://127.0.0.1:<port>`, or `http://` when it serves plain HTTP (`--insecure-http`). */
   readonly url: string;
   /** Resolves with the exit code (or the signal) when the process ends. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -70,6 +75,8 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
   ];
   if (options.planFile) args.push("--plan", options.planFile);
   if (options.configFile) args.push("--config", options.configFile);
+  if (options.tls) args.push("--tls-cert", options.tls.certFile, "--tls-key", options.tls.keyFile);
+  if (options.insecureHttp) args.push("--insecure-http");
   if (options.exitWithParent ?? true) args.push("--exit-with-parent");
   if (options.regionLatencyMs !== undefined)
     args.push("--region-latency-ms", String(options.regionLatencyMs));
@@ -169,7 +176,7 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
     });
     createInterface({ input: child.stdout! }).on("line", (line) => {
       options.onLine?.("stdout", line);
-      let event: { event?: string; port?: number };
+      let event: { event?: string; port?: number; scheme?: string };
       try {
         event = JSON.parse(line) as typeof event;
       } catch {
@@ -181,7 +188,7 @@ export function startOrchestratorProcess(options: OrchestratorProcessOptions): P
       resolve({
         pid: child.pid!,
         port,
-        url: `http://127.0.0.1:${port}`,
+        url: `${event.scheme === "https" ? "https" : "http"}://127.0.0.1:${port}`,
         exited,
         stderrTail,
         kill: killTree,

@@ -1,4 +1,5 @@
-import { rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { ReachedEnvironment, RunTarget, TargetContext } from "../cycle/target.js";
 import { provisionLocalEnvironments, type LocalEnvironment } from "./environments.js";
@@ -7,6 +8,7 @@ import type { Monitoring } from "../../tiers/schema/catalog.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
 import { LocalMonitoring } from "./monitoring.js";
 import { portIsFree } from "./preflight.js";
+import { createRunCa } from "./run-ca.js";
 
 export interface ProcessTargetOptions {
   /** Put each environment's region latency (topology) in its fault proxy. */
@@ -36,8 +38,11 @@ async function stopAll(spawned: readonly SpawnedProcess[], force: AbortSignal): 
 /**
  * The local target with processes (the default of `tiers local`): each isolated environment is a
  * directory under `<run>/environments/` and an orchestrator process group on its own loopback port
- * (its SUT, proxy and tools in the group). Teardown stops every group, checks the ports are free
- * and removes the directories unless kept.
+ * (its SUT, proxy and tools in the group). Every orchestrator serves HTTPS with a certificate from
+ * a CA made for the run (its key only in memory; the servers' keys in a private temporary
+ * directory, 0700, removed at teardown whatever else is kept), and the runner verifies each against
+ * that CA. Teardown stops every group, checks the ports are free, removes the TLS directory, and
+ * removes the environment directories unless kept.
  */
 export class LocalProcessTarget implements RunTarget {
   readonly name = "local processes";
@@ -46,6 +51,7 @@ export class LocalProcessTarget implements RunTarget {
   private envRoot: string | undefined;
   private monitor: LocalMonitoring | undefined;
   private fired: NonNullable<CycleReport["monitoring"]> | undefined;
+  private tlsDir: string | undefined;
 
   constructor(private readonly options: ProcessTargetOptions) {}
 
@@ -55,6 +61,8 @@ export class LocalProcessTarget implements RunTarget {
     const envRoot = join(context.runDir, "environments");
     this.envRoot = envRoot;
     const { regionLatency } = this.options;
+    this.tlsDir = await mkdtemp(join(tmpdir(), "tiers-tls-"));
+    const ca = await createRunCa(`tiers local run ${context.cycleId}`);
     const environments = await provisionLocalEnvironments({
       plan: context.plan,
       root: envRoot,
@@ -65,6 +73,7 @@ export class LocalProcessTarget implements RunTarget {
       signal: context.signal,
       onSpawn: (p) => this.spawned.push(p),
       chooseSutPorts: this.options.monitoring !== undefined,
+      tls: { ca, dir: this.tlsDir },
     });
     this.environments = environments;
     if (this.options.monitoring) {
@@ -121,6 +130,8 @@ export class LocalProcessTarget implements RunTarget {
           : `warning: ports still in use after teardown: ${busy.join(", ")}`,
       );
     }
+    for (const e of this.environments) await e.client.close();
+    if (this.tlsDir !== undefined) await rm(this.tlsDir, { recursive: true, force: true });
     if (this.envRoot === undefined) return;
     if (!this.options.keep) await rm(this.envRoot, { recursive: true, force: true });
     else say(`kept the environment directories in ${relative(process.cwd(), this.envRoot)}`);

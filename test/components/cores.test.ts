@@ -183,6 +183,7 @@ describe("args are refused at construction, naming field, value and what is allo
     },
     sut: { port: 8080, replicas: 1, healthPath: "/healthz" },
     planJson: "{}",
+    tlsIssuer: "tiers-ca",
   };
 
   it.each([

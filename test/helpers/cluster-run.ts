@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { captureStack } from "../../runners/infra/capture.js";
 import { REPO_ROOT } from "./cli.js";
-import { serveEnvironment, type ServedEnvironment } from "./orchestrator.js";
+import { orchestratorDnsNames } from "../../components/environment/orchestrator-certificate.js";
+import { serveEnvironment, testRunCa, type ServedEnvironment } from "./orchestrator.js";
 import { startKubeApi, type KubeApiStandIn } from "../support/kube-api.js";
 import { startPulumiStandIn, type PulumiStandIn, type StandInScenario } from "../support/pulumi-stand-in.js";
 import { startS3Server, type S3TestServer } from "../support/s3-server.js";
@@ -63,11 +64,35 @@ function programOutputs(stackFile: string): Promise<Record<string, unknown>> {
   return captured;
 }
 
+/**
+ * Starts everything a `tiers run` test reaches. Whatever was started is stopped again, in reverse
+ * order, when a later step fails, so a failed start leaves no server, process or directory behind.
+ */
 export async function startClusterWorld(
   scenario: Omit<StandInScenario, "outputs" | "secretOutputs">,
-  opts: { readonly orchestrator?: boolean; readonly deployed?: string } = {},
+  opts: Parameters<typeof buildClusterWorld>[1] = {},
+): Promise<ClusterWorld> {
+  const started: (() => Promise<void>)[] = [];
+  try {
+    return await buildClusterWorld(scenario, opts, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function buildClusterWorld(
+  scenario: Omit<StandInScenario, "outputs" | "secretOutputs">,
+  opts: {
+    readonly orchestrator?: boolean;
+    readonly deployed?: string;
+    /** The CA the stack's outputs name (default: the test CA that issued the orchestrator's certificate). */
+    readonly ca?: string;
+  } = {},
+  started: (() => Promise<void>)[],
 ): Promise<ClusterWorld> {
   const scratch = await tempDir("tiers-cluster-run-");
+  started.push(() => scratch.remove());
   const projectDir = join(scratch.path, "project");
   await mkdir(join(projectDir, "stacks"), { recursive: true });
   await copyFile(join(REPO_ROOT, "Pulumi.yaml"), join(projectDir, "Pulumi.yaml"));
@@ -78,6 +103,7 @@ export async function startClusterWorld(
   const bucket = envOut.bundleBucket!;
 
   const s3 = await startS3Server([]);
+  started.push(() => s3.close());
   await s3.client().send(new CreateBucketCommand({ Bucket: bucket }));
   const s3Env = {
     AWS_ENDPOINT_URL_S3: s3.endpoint,
@@ -101,9 +127,13 @@ export async function startClusterWorld(
         bundles: { kind: "s3", bucket, prefix: envOut.bundlePrefix, region: "us-east-1" },
       }),
     );
+    // Its certificate names the Service as cert-manager's would (no IP): the runner, reaching it
+    // through the port-forward on 127.0.0.1, must verify it by the Service's DNS name.
     orchestrator = await serveEnvironment(ENV_ID, {
       env: { ...process.env, ...s3Env, TIERS_ENVIRONMENT_CONFIG: environmentFile },
+      names: orchestratorDnsNames(NAMESPACE),
     });
+    started.push(() => orchestrator!.cleanup());
     token = orchestrator.token;
     const pem = await readFile(join(orchestrator.dir, "data", "keys", "bundle-signing.pem"), "utf8");
     envOut.signingPublicKeyPem = createPublicKey(createPrivateKey(pem)).export({
@@ -116,12 +146,16 @@ export async function startClusterWorld(
       type: "spki",
     }) as string;
   }
+  // The stack's CA output, as the program reads it from cert-manager's CA Secret (the mock runtime
+  // has no Secret to read): the test CA the orchestrator's certificate chains to.
+  envOut.orchestratorCa = opts.ca ?? (await testRunCa()).cert;
   const port = orchestrator ? Number(new URL(orchestrator.process.url).port) : 0;
   const kube = await startKubeApi({
     token: "kube-token-for-the-runner",
     portForward: (ns, pod, p) =>
       orchestrator && ns === NAMESPACE && pod === POD && p === 8080 ? { host: "127.0.0.1", port } : undefined,
   });
+  started.push(() => kube.close());
   kube.put("", "pods", {
     apiVersion: "v1",
     kind: "Pod",

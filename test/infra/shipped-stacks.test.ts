@@ -427,7 +427,7 @@ describe.each(SHIPPED)("stack %s", (stack) => {
       expect(Object.keys(out.regions)).toContain(env.region);
       expect(env.namespace).toMatch(/^tiers-[a-z0-9-]+$/);
       expect(env.orchestratorService).toBe("orchestrator");
-      expect(env.orchestratorUrl).toBe(`http://orchestrator.${env.namespace}.svc.cluster.local:8080`);
+      expect(env.orchestratorUrl).toBe(`https://orchestrator.${env.namespace}.svc.cluster.local:8080`);
       expect(env.signingPublicKeyPem).toContain("BEGIN PUBLIC KEY");
       if (out.mode === "eks") {
         expect(env.bundleBucket).toBe(out.regions[env.region]!.bundleBucket);

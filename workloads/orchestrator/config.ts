@@ -6,6 +6,7 @@ import { MAX_SECRET_BYTES, readTextFile } from "../../tiers/config/read-file.js"
 import { validateSource } from "../../tiers/config/validate.js";
 import { readYamlFile, syntheticSource } from "../../tiers/config/yaml-source.js";
 import { loadEnvironmentFile, type BundleStoreConfig } from "./environment-file.js";
+import { readServerTls, type ServerTls } from "./tls-files.js";
 
 /**
  * How one orchestrator runs: which environment it is, where its data lives, where it listens, its
@@ -68,6 +69,12 @@ export const OrchestratorConfig = z.strictObject({
   load_workers: z.number().int().min(0).max(64).default(0),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
+  /** PEM certificate chain (server first) the API serves HTTPS with (TLS 1.3); with `tls_key_file`. */
+  tls_cert_file: z.string().min(1).optional(),
+  /** PEM private key of `tls_cert_file`: 0600, 0400 or 0440 (a Secret volume). */
+  tls_key_file: z.string().min(1).optional(),
+  /** Serve plain HTTP: only when asked for (`--insecure-http`); never together with a certificate. */
+  insecure_http: z.boolean().default(false),
   /**
    * Who injects the chaos phase's faults into an external SUT: `chaos-mesh` (the cluster target:
    * Chaos Mesh resources in the orchestrator's namespace, through the Kubernetes API). Unset, an
@@ -87,6 +94,8 @@ export interface ResolvedConfig extends OrchestratorConfig {
   readonly signing_key_file: string;
   /** Where exported bundles go besides the volume: the environment's S3 prefix on EKS. */
   readonly bundle_store: BundleStoreConfig;
+  /** The certificate and key the API serves HTTPS with; undefined without `tls_cert_file`. */
+  readonly tls: ServerTls | undefined;
   readonly paths: {
     readonly db: string;
     readonly raw: string;
@@ -108,6 +117,8 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_PLAN: "plan_file",
   TIERS_IPERF3_SERVER: "iperf3_server",
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
+  TIERS_TLS_CERT_FILE: "tls_cert_file",
+  TIERS_TLS_KEY_FILE: "tls_key_file",
   // OpenTelemetry's own variable, and ours (which wins: it comes later).
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otlp_endpoint",
   TIERS_OTLP_ENDPOINT: "otlp_endpoint",
@@ -122,6 +133,9 @@ const CLI_FLAGS: Readonly<Record<string, string>> = {
   api_token_file: "--token-file",
   plan_file: "--plan",
   region_latency_ms: "--region-latency-ms",
+  tls_cert_file: "--tls-cert",
+  tls_key_file: "--tls-key",
+  insecure_http: "--insecure-http",
 };
 
 /** Every environment variable the orchestrator's config reads (they override its config file). */
@@ -229,6 +243,9 @@ export function loadOrchestratorConfig(
     ]);
   }
   const base = file !== undefined ? resolve(file, "..") : process.cwd();
+  const tls = !requireToken
+    ? undefined
+    : serverTlsOf(c, base, (key) => origins.get(key) ?? { ...source.positionOf([key]), path: key });
   const dataDir = isAbsolute(c.data_dir) ? c.data_dir : resolve(base, c.data_dir);
   const bundleStore: BundleStoreConfig =
     c.environment_file !== undefined
@@ -240,6 +257,7 @@ export function loadOrchestratorConfig(
     api_token: token ?? "",
     signing_key_file: c.signing_key_file ?? join(dataDir, "keys", "bundle-signing.pem"),
     bundle_store: bundleStore,
+    tls,
     paths: {
       db: join(dataDir, "env.db"),
       raw: join(dataDir, "raw"),
@@ -249,4 +267,67 @@ export function loadOrchestratorConfig(
       traces: join(dataDir, "traces"),
     },
   };
+}
+
+/**
+ * The API's certificate and key when the config names them (relative paths from the config file's
+ * directory): both or neither, and never with `insecure_http`. Whether a server may go without
+ * both is `requireTransport`'s question, asked by `serve` only.
+ */
+function serverTlsOf(
+  c: OrchestratorConfig,
+  base: string,
+  at: (key: "tls_cert_file" | "tls_key_file" | "insecure_http") => Omit<ConfigIssue, "message">,
+): ServerTls | undefined {
+  const cert = c.tls_cert_file;
+  const key = c.tls_key_file;
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    const missing = cert === undefined ? "tls_cert_file" : "tls_key_file";
+    throw new ConfigError(
+      [
+        {
+          ...at(cert === undefined ? "tls_key_file" : "tls_cert_file"),
+          message: `a TLS ${cert === undefined ? "key" : "certificate"} without its ${cert === undefined ? "certificate" : "key"}`,
+          expected: `${missing} / ${missing === "tls_cert_file" ? "TIERS_TLS_CERT_FILE / --tls-cert" : "TIERS_TLS_KEY_FILE / --tls-key"} as well`,
+        },
+      ],
+      "invalid orchestrator config",
+    );
+  }
+  if (c.insecure_http)
+    throw new ConfigError(
+      [
+        {
+          ...at("insecure_http"),
+          message: "plain HTTP was asked for together with a TLS certificate",
+          expected: "either a certificate and key, or insecure_http (--insecure-http)",
+        },
+      ],
+      "invalid orchestrator config",
+    );
+  return readServerTls(
+    { cert: resolve(base, cert), key: resolve(base, key) },
+    { cert: at("tls_cert_file"), key: at("tls_key_file") },
+  );
+}
+
+/**
+ * A server must be told how to serve: HTTPS with a certificate, or plain HTTP explicitly.
+ * `orchestrator serve` calls this; the commands that serve no API do not.
+ */
+export function requireTransport(config: ResolvedConfig): void {
+  if (config.tls !== undefined || config.insecure_http) return;
+  throw new ConfigError(
+    [
+      {
+        file: "command line",
+        path: "--tls-cert",
+        message: "the API serves HTTPS and has no certificate",
+        expected:
+          "--tls-cert and --tls-key (tls_cert_file and tls_key_file, TIERS_TLS_CERT_FILE and TIERS_TLS_KEY_FILE), or --insecure-http for plain HTTP",
+      },
+    ],
+    "invalid orchestrator config",
+  );
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3BundleSource } from "../../../runners/cycle/bundle-source.js";
 import { driveCycle, type EnvironmentHandle } from "../../../runners/cycle/drive.js";
 import { importAndReport, retrieveBundles, writeRunKeyring } from "../../../runners/cycle/handoff.js";
-import { OrchestratorClient, type BundleInfo } from "../../../runners/cycle/orchestrator-client.js";
+import type { BundleInfo } from "../../../runners/cycle/orchestrator-client.js";
 import { openCentralDb, type CentralDb } from "../../../workloads/central/db/connect.js";
 import { migrateToLatest } from "../../../workloads/central/db/migrate.js";
 import { serveEnvironment, testPlan, type ServedEnvironment } from "../../helpers/orchestrator.js";
@@ -55,7 +55,7 @@ beforeAll(async () => {
   handle = {
     id: "env-1",
     region: plan.environments[0]!.region,
-    client: new OrchestratorClient(env.process.url, env.token),
+    client: env.client(),
     lost: new Promise<string>(() => undefined),
     bundles: s3BundleSource(() => Promise.resolve(s3.client()), BUCKET, PREFIX),
   };

@@ -4,7 +4,7 @@ import { hashPlan } from "../../../tiers/plan/hash.js";
 import { formatKeyringLine, parseKeyring } from "../../../workloads/bundle/keyring.js";
 import { loadSigningKey } from "../../../workloads/bundle/keys.js";
 import { verifyBundle } from "../../../workloads/bundle/reader.js";
-import { OrchestratorClient } from "../../../runners/cycle/orchestrator-client.js";
+import type { OrchestratorClient } from "../../../runners/cycle/orchestrator-client.js";
 import { serveEnvironment, testPlan, type ServedEnvironment } from "../../helpers/orchestrator.js";
 
 const plan = testPlan({ tier: "base", time_scale: "0.004", load_scale: "0.2" });
@@ -13,7 +13,7 @@ let env: ServedEnvironment;
 let client: OrchestratorClient;
 beforeAll(async () => {
   env = await serveEnvironment();
-  client = new OrchestratorClient(env.process.url, env.token);
+  client = env.client();
 });
 afterAll(() => env.cleanup());
 
@@ -22,7 +22,7 @@ async function raw(
   path: string,
   init: { token?: string; body?: string } = {},
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${env.process.url}${path}`, {
+  const res = await env.fetch(path, {
     method,
     headers: {
       ...(init.token !== undefined ? { authorization: `Bearer ${init.token}` } : {}),
@@ -146,6 +146,6 @@ describe("orchestrator HTTP API (a real orchestrator serve process)", () => {
     expect(manifest.counts.results).toBe(
       plan.environments[0]!.phases.reduce((n, p) => n + p.tests.length + (p.load.kind === "none" ? 0 : 1), 0),
     );
-    expect((await fetch(`${env.process.url}/metrics`)).status).toBe(200);
+    expect((await env.fetch("/metrics")).status).toBe(200);
   });
 });

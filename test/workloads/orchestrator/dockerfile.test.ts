@@ -84,7 +84,7 @@ describe("the images' Dockerfiles", () => {
       ).toMatch(/^ENTRYPOINT \["tini", "--"/);
     }
     expect(files.orchestrator).toMatch(
-      /^HEALTHCHECK .*\n\s+CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:8080\/healthz'\)/m,
+      /^HEALTHCHECK .*\n\s+CMD \["node", "-e", "require\('https'\)\.get\(\{host:'127\.0\.0\.1',port:8080,path:'\/healthz'/m,
     );
     expect(files.sut).toMatch(
       /^HEALTHCHECK .*\n\s+CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:'\+\(process\.env\.PORT/m,
@@ -102,6 +102,7 @@ describe("the images' Dockerfiles", () => {
     expect(Object.keys(pkg.optionalDependencies).sort()).toStrictEqual([
       "@pulumi/aws",
       "@pulumi/kubernetes",
+      "@pulumi/kubernetes-cert-manager",
       "@pulumi/pulumi",
       "@pulumi/random",
       "@pulumi/tls",

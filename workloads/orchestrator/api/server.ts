@@ -1,11 +1,20 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { open } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { TiersError } from "../../../tiers/errors.js";
 import { escapeControls } from "../../../tiers/safe-text.js";
+
+/** The API's server: HTTPS when given a certificate, plain HTTP only when asked for. */
+export type Server = HttpServer | HttpsServer;
 
 /** What the API serves; the orchestrator's environment implements it. */
 export interface ApiService {
@@ -58,6 +67,11 @@ export interface ApiOptions {
   readonly redact?: readonly { readonly path: string; readonly as: string }[];
   /** Where a failure the client is not told about is logged (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Serve HTTPS with this certificate chain and key (PEM), TLS 1.3 only; without it the server
+   * speaks plain HTTP (`--insecure-http`, or a test of the HTTP layer in process).
+   */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
@@ -163,23 +177,27 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
   const t = options.timeouts ?? {};
   const log = options.log ?? ((line: string) => process.stderr.write(`${escapeControls(line)}\n`));
   const redact = [...(options.redact ?? [])].sort((a, b) => b.path.length - a.path.length);
-  const server = createServer(
-    {
-      headersTimeout: t.headersMs ?? 10_000,
-      requestTimeout: t.requestMs ?? 30_000,
-      keepAliveTimeout: t.keepAliveMs ?? 5_000,
-      connectionsCheckingInterval: t.checkIntervalMs ?? 1_000,
-    },
-    (req, res) => {
-      REDACT.set(res, redact);
-      handle(req, res).catch((error: unknown) => {
-        // The detail goes to the log, never to the client (it may name paths or internals).
-        log(`orchestrator API: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
-        if (!res.headersSent) send(res, 500, { error: "internal error" });
-        else res.destroy();
-      });
-    },
-  );
+  const httpOptions = {
+    headersTimeout: t.headersMs ?? 10_000,
+    requestTimeout: t.requestMs ?? 30_000,
+    keepAliveTimeout: t.keepAliveMs ?? 5_000,
+    connectionsCheckingInterval: t.checkIntervalMs ?? 1_000,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    REDACT.set(res, redact);
+    handle(req, res).catch((error: unknown) => {
+      // The detail goes to the log, never to the client (it may name paths or internals).
+      log(`orchestrator API: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(
+        { ...httpOptions, cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.3" },
+        onRequest,
+      )
+    : createServer(httpOptions, onRequest);
   server.timeout = t.idleMs ?? 120_000;
   return server;
 

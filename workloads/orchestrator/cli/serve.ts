@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { createApiServer, listen } from "../api/server.js";
-import { loadOrchestratorConfig } from "../config.js";
+import { loadOrchestratorConfig, requireTransport } from "../config.js";
 import { Environment } from "../environment.js";
 import { emitJson, withConfigFlags, type ConfigFlags } from "./common.js";
 
 /**
  * `orchestrator serve`: opens the environment, starts its runtime (local SUT and proxy, or the
- * external SUT), serves the HTTP API until SIGTERM/SIGINT, then interrupts the running cycle (load
+ * external SUT), serves the API (HTTPS with TLS 1.3 when given a certificate and key; plain HTTP
+ * only with --insecure-http) until SIGTERM/SIGINT, then interrupts the running cycle (load
  * stopped, faults undone, state kept for --resume) and stops everything it started.
  */
 export function registerServe(
@@ -17,6 +18,9 @@ export function registerServe(
     .option("--listen <host:port>", "where to listen (TIERS_LISTEN); port 0 picks a free one")
     .option("--token-file <file>", "file holding the API bearer token (TIERS_API_TOKEN_FILE)")
     .option("--plan <file>", "the default plan (TIERS_PLAN)")
+    .option("--tls-cert <file>", "PEM certificate chain the API serves HTTPS with (TIERS_TLS_CERT_FILE)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert, mode 0600 (TIERS_TLS_KEY_FILE)")
+    .option("--insecure-http", "serve plain HTTP, without TLS (only when asked for)")
     .option("--region-latency-ms <ms>", "one-way latency the local proxy adds (a simulated region)")
     .option(
       "--exit-with-parent",
@@ -30,6 +34,9 @@ export function registerServe(
           plan?: string;
           regionLatencyMs?: string;
           exitWithParent?: boolean;
+          tlsCert?: string;
+          tlsKey?: string;
+          insecureHttp?: boolean;
         },
       ) =>
         run(async () => {
@@ -39,6 +46,9 @@ export function registerServe(
             listen: flags.listen,
             api_token_file: flags.tokenFile,
             plan_file: flags.plan,
+            tls_cert_file: flags.tlsCert,
+            tls_key_file: flags.tlsKey,
+            insecure_http: flags.insecureHttp,
             // A number when it reads as one; otherwise the text, which the schema refuses with its value.
             region_latency_ms:
               flags.regionLatencyMs === undefined
@@ -47,8 +57,13 @@ export function registerServe(
                   ? Number(flags.regionLatencyMs)
                   : flags.regionLatencyMs,
           });
+          requireTransport(config);
           const env = await Environment.open(config);
-          const server = createApiServer(env, { token: config.api_token, redact: env.serverPaths() });
+          const server = createApiServer(env, {
+            token: config.api_token,
+            redact: env.serverPaths(),
+            ...(config.tls ? { tls: config.tls } : {}),
+          });
           const i = config.listen.lastIndexOf(":");
           const host = config.listen.slice(0, i);
           let port: number;
@@ -62,6 +77,7 @@ export function registerServe(
             event: "listening",
             host,
             port,
+            scheme: config.tls ? "https" : "http",
             pid: process.pid,
             environment: config.environment,
             sut: env.runtime.targetUrl,
