@@ -48,6 +48,8 @@ function deployWithService(
     readonly volumes?: k8s.types.input.core.v1.Volume[];
     readonly serviceAccountName?: pulumi.Input<string>;
     readonly servicePorts: k8s.types.input.core.v1.ServicePort[];
+    /** An autoscaler owns the replica count after creation. */
+    readonly autoscaled?: boolean;
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
   const labels = w.labels(app);
@@ -72,7 +74,7 @@ function deployWithService(
         },
       },
     },
-    w.c.opts(),
+    w.c.opts(spec.autoscaled ? { ignoreChanges: ["spec.replicas"] } : {}),
   );
   const service = new k8s.core.v1.Service(
     w.c.name(app),
@@ -137,6 +139,8 @@ export function deploySut(
   const probe = { httpGet: { path: sut.healthPath, port: "http" } };
   return deployWithService(w, "sut", {
     replicas: sut.replicas,
+    // The SUT's HorizontalPodAutoscaler moves it between its minimum and maximum (workflow.ts).
+    autoscaled: true,
     container: hardenedContainer({
       name: "sut",
       image: w.images.sut,

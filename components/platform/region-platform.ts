@@ -3,6 +3,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { TierName } from "../../tiers/schema/names.js";
 import type { Lifecycle } from "../shared/labels.js";
+import { createMetricsServer } from "./autoscaling.js";
+import { createWorkflowCrds } from "./workflows.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -64,11 +66,16 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
 }
 
 export function createRegionPlatform(
-  _name: string,
-  _args: RegionPlatformArgs,
-  _providers: PlatformProviders,
-  _parent: pulumi.Resource,
+  name: string,
+  args: RegionPlatformArgs,
+  providers: PlatformProviders,
+  parent: pulumi.Resource,
 ): RegionPlatformOutputs {
   const ready: pulumi.Resource[] = [];
+  // Workflows: Argo's CRDs once per cluster; each environment's WorkflowTemplate waits for them.
+  ready.push(createWorkflowCrds(name, parent, providers.kubernetes, args.dependsOn));
+  // Autoscaling: the HPAs' resource metrics (EKS; a kubeconfig cluster brings its own).
+  if (args.mode === "eks")
+    ready.push(createMetricsServer(name, parent, providers.kubernetes, args.dependsOn));
   return { ready };
 }
