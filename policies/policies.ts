@@ -22,6 +22,7 @@ import { pinnedImages } from "./rules/pinned-images.js";
 import { rdsEncryptedPrivate } from "./rules/rds-encrypted-private.js";
 import { s3BundleVersioning } from "./rules/s3-bundle-versioning.js";
 import { s3Encryption } from "./rules/s3-encryption.js";
+import { s3InboxWriters } from "./rules/s3-inbox-writers.js";
 import { s3LifecycleExpiry } from "./rules/s3-lifecycle-expiry.js";
 import { s3PublicAccessBlock } from "./rules/s3-public-access-block.js";
 import { s3TlsOnly } from "./rules/s3-tls-only.js";
@@ -51,6 +52,7 @@ export const POLICY_GROUPS: Readonly<Record<string, readonly AnyPolicy[]>> = {
     s3TlsOnly,
     s3BundleVersioning,
     s3LifecycleExpiry,
+    s3InboxWriters,
     rdsEncryptedPrivate,
     noPlaintextSecrets,
   ],

@@ -4,9 +4,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { stackConfigSource } from "./config/source.js";
+import { isCentralStack, runCentralProgram } from "./central-program.js";
 import { runTierProgram, type StackOutputs } from "./program.js";
 
 export default function main(): StackOutputs {
   const stack = pulumi.getStack();
-  return runTierProgram(stack, stackConfigSource(stack, pulumi.runtime.allConfig()));
+  const source = stackConfigSource(stack, pulumi.runtime.allConfig());
+  // `test-tiers:program: central` selects the central analysis stack; every other stack is a tier.
+  if (isCentralStack(source.data as Record<string, unknown>)) return runCentralProgram(stack, source);
+  return runTierProgram(stack, source);
 }

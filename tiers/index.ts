@@ -28,3 +28,4 @@ export * from "./infra/sizing.js";
 export * from "./infra/workload-sizing.js";
 export * from "./infra/image-ref.js";
 export * from "./infra/identity.js";
+export * from "./monitoring/index.js";

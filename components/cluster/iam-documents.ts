@@ -6,6 +6,7 @@ export interface PolicyStatement {
   readonly Principal?: unknown;
   readonly Action: string | readonly string[];
   readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
   readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
 }
 

@@ -10,6 +10,8 @@ import { EXPIRY_EXPECTED, OWNER_EXPECTED, ownerProblem, parseExpiry } from "../.
 import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
 import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
+import { CHAOS_INJECT_ANNOTATION } from "../../tiers/infra/chaos-mesh.js";
+import { createChaosAccess } from "./chaos-access.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import {
@@ -75,6 +77,12 @@ export interface IsolatedEnvironmentArgs extends Lifecycle {
   readonly monitoringNamespace?: string;
   /** What the namespace must wait for (the cluster's nodes and add-ons). */
   readonly dependsOn?: readonly pulumi.Resource[];
+  /**
+   * The plan injects chaos faults: the namespace is annotated for Chaos Mesh, and the orchestrator
+   * gets a Role for its chaos resources and its service account token (chaos-access.ts).
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 export interface EnvironmentProviders {
@@ -188,7 +196,10 @@ export function createIsolatedEnvironment(
     {
       metadata: {
         name: args.namespace,
-        annotations: lifecycleAnnotations(args),
+        annotations: {
+          ...lifecycleAnnotations(args),
+          ...(args.chaos ? { [CHAOS_INJECT_ANNOTATION.key]: CHAOS_INJECT_ANNOTATION.value } : {}),
+        },
         labels: {
           ...labels(),
           // Pod Security Admission: refuse, warn about and audit anything above "restricted".
@@ -209,6 +220,8 @@ export function createIsolatedEnvironment(
     maxContainer: args.maxContainer,
     monitoringNamespace: args.monitoringNamespace ?? "monitoring",
     ...(args.bundles ? { bundleUploadExcept: args.bundles.exceptCidrs } : {}),
+    // The API server: on EKS inside the VPC; an existing cluster's address is not known here.
+    ...(args.chaos ? { kubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"] } : {}),
   });
   const serviceAccount = new k8s.core.v1.ServiceAccount(
     c.name("orchestrator"),
@@ -222,6 +235,7 @@ export function createIsolatedEnvironment(
     c.opts(),
   );
   const credentials = createCredentials(c, meta, providers);
+  if (args.chaos) createChaosAccess(c, meta, serviceAccount.metadata.name);
 
   const environmentJson = pulumi.all([args.bundles?.bucket ?? ""]).apply(([bucket]) =>
     JSON.stringify({
@@ -271,6 +285,8 @@ export function createIsolatedEnvironment(
     dataClaim: data.metadata.name,
     tokenSecret: credentials.tokenSecret.metadata.name,
     signingSecret: credentials.signingSecret.metadata.name,
+    // The chaos injectors call the API server as this service account (its Role above).
+    kubeApi: args.chaos === true,
     env: [
       { name: "TIERS_ENVIRONMENT", value: args.id },
       { name: "TIERS_TIER", value: args.tier },
@@ -289,6 +305,8 @@ export function createIsolatedEnvironment(
         value: iperf3.service.metadata.name.apply((n) => `${n}:${IPERF3_PORT}`),
       },
       ...(args.bundles ? [{ name: "AWS_REGION", value: args.bundles.region }] : []),
+      // The chaos phase's faults: Chaos Mesh resources in this namespace (the Role above).
+      ...(args.chaos ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : []),
     ],
   });
   // Autoscaling: the SUT between its replicas and what the quota holds, on seed 001's figures.

@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -11,6 +11,11 @@ export interface NetworkPolicyOptions {
    * network (S3 and STS for bundle upload) — everything but these CIDRs (the VPC: other environments).
    */
   readonly bundleUpload?: { readonly exceptCidrs: pulumi.Input<pulumi.Input<string>[]> };
+  /**
+   * Lets the orchestrator reach the Kubernetes API server (its chaos injectors): TCP 443 and 6443
+   * to these CIDRs only — on EKS the VPC's, where the control plane's endpoint interfaces are.
+   */
+  readonly kubeApi?: { readonly cidrs: pulumi.Input<pulumi.Input<string>[]> };
 }
 
 /**
@@ -85,5 +90,32 @@ export function networkPolicySpecs(o: NetworkPolicyOptions): { name: string; spe
       },
     });
   }
+  if (o.kubeApi) {
+    const cidrs = o.kubeApi.cidrs;
+    policies.push({
+      name: "allow-kube-api",
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "orchestrator" } },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: pulumiMap(cidrs, (cidr) => ({ ipBlock: { cidr } })),
+            ports: [
+              { protocol: "TCP", port: 443 },
+              { protocol: "TCP", port: 6443 },
+            ],
+          },
+        ],
+      },
+    });
+  }
   return policies;
+}
+
+/** `items.map(f)` for a list that may be an Output. */
+function pulumiMap<T, U>(
+  items: pulumi.Input<pulumi.Input<T>[]>,
+  f: (item: pulumi.Input<T>) => U,
+): pulumi.Input<U[]> {
+  return pulumi.output(items).apply((xs) => xs.map((x) => f(x as pulumi.Input<T>)));
 }

@@ -47,6 +47,8 @@ function deployWithService(
     readonly container: k8s.types.input.core.v1.Container;
     readonly volumes?: k8s.types.input.core.v1.Volume[];
     readonly serviceAccountName?: pulumi.Input<string>;
+    /** Mount the service account's token (the pod calls the Kubernetes API). @default false */
+    readonly kubeApi?: boolean;
     readonly servicePorts: k8s.types.input.core.v1.ServicePort[];
     /** An autoscaler owns the replica count after creation. */
     readonly autoscaled?: boolean;
@@ -66,7 +68,7 @@ function deployWithService(
           metadata: { labels },
           spec: {
             ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
-            automountServiceAccountToken: false,
+            automountServiceAccountToken: spec.kubeApi ?? false,
             securityContext: restrictedPodSecurity(),
             containers: [spec.container],
             volumes: [TMP_VOLUME, ...(spec.volumes ?? [])],
@@ -95,6 +97,8 @@ export function deployOrchestrator(
     readonly dataClaim: pulumi.Output<string>;
     readonly tokenSecret: pulumi.Output<string>;
     readonly signingSecret: pulumi.Output<string>;
+    /** The orchestrator creates objects in its namespace (Chaos Mesh resources): mount its token. */
+    readonly kubeApi?: boolean;
     readonly env: readonly EnvVar[];
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
@@ -104,10 +108,12 @@ export function deployOrchestrator(
     // One writer for the SQLite file on a ReadWriteOnce volume: stop the old pod before the new one starts.
     strategy: "Recreate",
     serviceAccountName: o.serviceAccount,
+    ...(o.kubeApi ? { kubeApi: true } : {}),
     container: hardenedContainer({
       name: "orchestrator",
       image: w.images.orchestrator,
-      command: ["orchestrator", "serve"],
+      // `args` only: the image's ENTRYPOINT (tini --) stays PID 1 and reaps orphaned tool processes.
+      args: ["orchestrator", "serve"],
       ports: [{ name: "http", containerPort: ORCHESTRATOR_PORT, protocol: "TCP" }],
       env: [
         ...o.env,
@@ -166,7 +172,7 @@ export function deployIperf3(w: WorkloadContext): {
     container: hardenedContainer({
       name: "iperf3",
       image: w.images.adapters,
-      command: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
+      args: ["iperf3", "--server", "--port", String(IPERF3_PORT)],
       ports: [
         { name: "iperf3", containerPort: IPERF3_PORT, protocol: "TCP" },
         { name: "iperf3-udp", containerPort: IPERF3_PORT, protocol: "UDP" },

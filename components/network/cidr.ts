@@ -48,3 +48,17 @@ export function contains(outer: Cidr, inner: Cidr): boolean {
 export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.base < b.base + size(b.prefix) && b.base < a.base + size(a.prefix);
 }
+
+/**
+ * The VPC CIDR of the `index`-th region of a tier: the `index`-th network of the same size after
+ * `base` (10.40.0.0/16 → 10.40.0.0/16, 10.41.0.0/16, 10.42.0.0/16), so peered VPCs never overlap.
+ */
+export function regionCidr(base: string, index: number): string {
+  const c = parseCidr(base);
+  if (!c) throw new RangeError(`not an aligned IPv4 network: ${base}`);
+  const next = c.base + index * size(c.prefix);
+  if (index < 0 || next + size(c.prefix) > 2 ** 32) {
+    throw new RangeError(`no region network ${index} after ${base}`);
+  }
+  return formatCidr({ base: next, prefix: c.prefix });
+}

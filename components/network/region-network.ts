@@ -42,6 +42,8 @@ export interface RegionNetworkOutputs {
   readonly vpcId: pulumi.Output<string>;
   readonly cidr: pulumi.Output<string>;
   readonly privateSubnetIds: pulumi.Output<string[]>;
+  /** The private subnets' route tables (a created VPC only: an adopted VPC's routes are its owner's). */
+  readonly privateRouteTableIds?: readonly pulumi.Output<string>[];
 }
 
 /** A region's network: a VPC with public/private subnets over its zones, NAT and flow logs; or an adopted VPC. */
@@ -49,6 +51,7 @@ export class RegionNetwork extends pulumi.ComponentResource implements RegionNet
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidr: pulumi.Output<string>;
   public readonly privateSubnetIds: pulumi.Output<string[]>;
+  public readonly privateRouteTableIds?: readonly pulumi.Output<string>[];
 
   constructor(
     name: string,
@@ -62,6 +65,7 @@ export class RegionNetwork extends pulumi.ComponentResource implements RegionNet
     this.vpcId = out.vpcId;
     this.cidr = out.cidr;
     this.privateSubnetIds = out.privateSubnetIds;
+    if (out.privateRouteTableIds) this.privateRouteTableIds = out.privateRouteTableIds;
     this.registerOutputs({ vpcId: this.vpcId, cidr: this.cidr, privateSubnetIds: this.privateSubnetIds });
   }
 }
@@ -205,8 +209,18 @@ export function createRegionNetwork(
       c.name(`private-${i + 1}`),
       {
         vpcId: vpc.id,
-        routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, natCount - 1)]!.id }],
         tags: { Name: c.name(`private-${i + 1}`) },
+      },
+      c.opts(),
+    );
+    // Routes as their own resources (never inline): the peering adds routes to these tables, and
+    // inline routes would remove them.
+    new aws.ec2.Route(
+      c.name(`private-${i + 1}-nat`),
+      {
+        routeTableId: table.id,
+        destinationCidrBlock: "0.0.0.0/0",
+        natGatewayId: nats[Math.min(i, natCount - 1)]!.id,
       },
       c.opts(),
     );
@@ -235,6 +249,7 @@ export function createRegionNetwork(
     vpcId: vpc.id,
     cidr: vpc.cidrBlock,
     privateSubnetIds: pulumi.all(privateSubnets.map((s) => s.id)),
+    privateRouteTableIds: privateRoutes.map((t) => t.id),
   };
 }
 

@@ -1,8 +1,13 @@
 import type * as aws from "@pulumi/aws";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type * as random from "@pulumi/random";
+import type { ClusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TierName } from "../../tiers/schema/names.js";
+import { childrenOf } from "../shared/children.js";
 import type { Lifecycle } from "../shared/labels.js";
+import { RegionMonitoring } from "./monitoring/region-monitoring.js";
+import { createChaosMesh } from "./chaos-mesh.js";
 import { createMetricsServer } from "./autoscaling.js";
 import { createWorkflowCrds } from "./workflows.js";
 
@@ -30,18 +35,34 @@ export interface RegionPlatformArgs extends Lifecycle {
   readonly environments: readonly PlatformEnvironment[];
   /** What the region's objects wait for (the cluster, its node group and add-ons). */
   readonly dependsOn: readonly pulumi.Resource[];
+  /** The region's monitoring stack (components/platform/monitoring/); none when absent. */
+  readonly monitoring?: {
+    readonly settings: ClusterMonitoringSettings;
+    readonly cluster: string;
+    readonly federation: "standalone" | "receiver" | "sender";
+    readonly remoteWriteUrl?: pulumi.Input<string>;
+    readonly storageClassName?: pulumi.Input<string>;
+  };
+  /**
+   * The tier runs the chaos phase: Chaos Mesh is installed (`chaos-mesh.ts`).
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 /** The Kubernetes provider of the region's cluster, and its AWS provider in eks mode. */
 export interface PlatformProviders {
   readonly kubernetes: k8s.Provider;
   readonly aws?: aws.Provider;
+  /** Needed with `monitoring` (Grafana's generated admin password). */
+  readonly random?: random.Provider;
 }
 
 /** What the region's environments and the stack outputs take from the platform. */
 export interface RegionPlatformOutputs {
   /** Resources an environment's objects must wait for (e.g. the release that installs a CRD they use). */
   readonly ready: pulumi.Resource[];
+  readonly monitoring?: RegionMonitoring;
 }
 
 /**
@@ -51,6 +72,7 @@ export interface RegionPlatformOutputs {
  */
 export class RegionPlatform extends pulumi.ComponentResource implements RegionPlatformOutputs {
   public readonly ready: pulumi.Resource[];
+  public readonly monitoring?: RegionMonitoring;
 
   constructor(
     name: string,
@@ -61,6 +83,7 @@ export class RegionPlatform extends pulumi.ComponentResource implements RegionPl
     super(REGION_PLATFORM_TYPE, name, {}, opts);
     const out = createRegionPlatform(name, args, providers, this);
     this.ready = out.ready;
+    if (out.monitoring) this.monitoring = out.monitoring;
     this.registerOutputs({});
   }
 }
@@ -77,5 +100,28 @@ export function createRegionPlatform(
   // Autoscaling: the HPAs' resource metrics (EKS; a kubeconfig cluster brings its own).
   if (args.mode === "eks")
     ready.push(createMetricsServer(name, parent, providers.kubernetes, args.dependsOn));
-  return { ready };
+  let monitoring: RegionMonitoring | undefined;
+  if (args.monitoring) {
+    if (!providers.random) {
+      throw new pulumi.ResourceError(`RegionPlatform ${name}: monitoring needs the random provider`, parent);
+    }
+    monitoring = new RegionMonitoring(
+      name,
+      {
+        tier: args.tier,
+        region: args.region,
+        environments: args.environments,
+        dependsOn: args.dependsOn,
+        ...args.monitoring,
+      },
+      { kubernetes: providers.kubernetes, random: providers.random },
+      { parent },
+    );
+  }
+  const c = childrenOf(parent, name, providers.kubernetes);
+  if (args.chaos) {
+    const chaos = createChaosMesh(c, args, args.dependsOn);
+    ready.push(chaos.release);
+  }
+  return { ready, ...(monitoring ? { monitoring } : {}) };
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import type { TierName } from "../../tiers/schema/names.js";
+import type { ClusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { NodeGroupSizing, Resources } from "../../tiers/infra/sizing.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import type { EksLogType } from "../cluster/eks-cluster.js";
@@ -13,6 +14,8 @@ import {
   type EnvironmentImages,
   type SutSpec,
 } from "../environment/workloads.js";
+import { regionCidr } from "../network/cidr.js";
+import { createVpcPeering, type PeeringSide } from "../network/peering.js";
 import { RegionNetwork, type RegionNetworkArgs } from "../network/region-network.js";
 import { RegionPlatform } from "../platform/region-platform.js";
 import { awsTags, type Lifecycle } from "../shared/labels.js";
@@ -66,6 +69,14 @@ export interface TestTierArgs extends Lifecycle {
   readonly images: EnvironmentImages;
   readonly sut: SutSpec;
   readonly orchestratorStorage: string;
+  /** A monitoring stack per region from the catalog (tiers/monitoring); none when absent. */
+  readonly monitoring?: ClusterMonitoringSettings;
+  /**
+   * The plan runs the chaos phase with faults: Chaos Mesh per region, environment namespaces open
+   * to it, and a Role for the orchestrator's chaos resources.
+   * @default false
+   */
+  readonly chaos?: boolean;
 }
 
 export interface RegionOutputs {
@@ -139,9 +150,17 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
   const environments: Record<string, EnvironmentOutputs> = {};
   const kubeconfigs: Record<string, pulumi.Output<string>> = {};
   const apiTokens: Record<string, pulumi.Output<string>> = {};
+  // Multi-region on EKS: the primary goes first, so the others can remote-write to it over a peering.
+  const ordered = [...args.regions].sort(
+    (a, b) => Number(!a.roles.includes("primary")) - Number(!b.roles.includes("primary")),
+  );
+  const federated =
+    args.cluster.mode === "eks" && args.regions.length > 1 && args.monitoring?.federation === true;
+  let receiver: { url: pulumi.Output<string>; side?: PeeringSide } | undefined;
 
-  for (const region of args.regions) {
+  for (const [index, region] of ordered.entries()) {
     const loc = region.location;
+    let peeringSide: PeeringSide | undefined;
     let awsProvider: aws.Provider | undefined;
     let cluster: RegionCluster;
     let bundles: BundleStore | undefined;
@@ -169,6 +188,8 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         loc,
         {
           ...cfg.network,
+          // Each region its own CIDR (the stack's for the first, the next ones after it): peerable.
+          cidr: regionCidr(cfg.network.cidr ?? "10.0.0.0/16", index),
           region: loc,
           flowLogRetentionDays: cfg.logRetentionDays,
           ...(existing !== undefined ? { existingVpcId: existing } : {}),
@@ -177,6 +198,20 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         { parent },
       );
       vpcCidr = network.cidr;
+      if (network.privateRouteTableIds) {
+        peeringSide = {
+          region: loc,
+          provider: awsProvider,
+          vpcId: network.vpcId,
+          cidr: network.cidr,
+          routeTableIds: network.privateRouteTableIds,
+        };
+      } else if (federated) {
+        void pulumi.log.warn(
+          `region ${loc} adopts VPC ${existing}: no peering routes are managed for it; route the other regions' CIDRs to the peering yourself`,
+          parent,
+        );
+      }
       cluster = new RegionCluster(
         loc,
         {
@@ -218,6 +253,13 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
     } else {
       cluster = new RegionCluster(loc, { ...cfg, mode: "kubeconfig" }, undefined, { parent });
     }
+    const isReceiver = federated && region.roles.includes("primary");
+    if (federated && !isReceiver && !receiver) {
+      throw new pulumi.ResourceError(
+        `tier ${args.tier}: no region has the primary role to remote-write to`,
+        parent,
+      );
+    }
     const platform = new RegionPlatform(
       loc,
       {
@@ -228,11 +270,34 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
         mode: cfg.mode,
         environments: region.environments.map((e) => ({ id: e.id, namespace: e.namespace, role: e.role })),
         dependsOn: cluster.ready,
+        ...(args.chaos ? { chaos: true } : {}),
         ...lifecycle(args),
+        ...(args.monitoring
+          ? {
+              monitoring: {
+                settings: args.monitoring,
+                cluster: cfg.mode === "eks" ? `tiers-${args.stack}-${loc}` : (cluster.context ?? loc),
+                federation: !federated ? "standalone" : isReceiver ? "receiver" : "sender",
+                ...(federated && !isReceiver ? { remoteWriteUrl: receiver!.url } : {}),
+                ...(cluster.storageClassName !== undefined
+                  ? { storageClassName: cluster.storageClassName }
+                  : {}),
+              },
+            }
+          : {}),
       },
-      { kubernetes: cluster.k8sProvider, ...(awsProvider ? { aws: awsProvider } : {}) },
+      {
+        kubernetes: cluster.k8sProvider,
+        random: randomProvider,
+        ...(awsProvider ? { aws: awsProvider } : {}),
+      },
       { parent },
     );
+    if (isReceiver) {
+      receiver = { url: platform.monitoring!.remoteWriteUrl!, ...(peeringSide ? { side: peeringSide } : {}) };
+    } else if (federated && peeringSide && receiver?.side) {
+      createVpcPeering(`${name}-peering-${loc}-${receiver.side.region}`, peeringSide, receiver.side, parent);
+    }
     kubeconfigs[loc] = cluster.kubeconfig;
     regions[loc] = {
       roles: region.roles,
@@ -273,6 +338,7 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
               }
             : {}),
           dependsOn: [...cluster.ready, ...platform.ready],
+          ...(args.chaos ? { chaos: true } : {}),
         },
         { kubernetes: cluster.k8sProvider, random: randomProvider, tls: tlsProvider },
         { parent },

@@ -61,7 +61,14 @@ export function describeBucket(bucket: PolicyResource): string {
   return prefix !== undefined ? `bucket ${prefix}… (${bucket.name})` : `bucket ${bucket.name}`;
 }
 
-/** Whether the bucket belongs to a BundleStore component (its URN's parent types say so). */
-export function isBundleStoreBucket(bucket: { readonly urn: string }): boolean {
-  return typeChainOfUrn(bucket.urn).includes(BUNDLE_STORE_TYPE);
+/** The central stack's component; its inbox bucket holds bundles too. */
+export const CENTRAL_ANALYSIS_TYPE = "tiers:central:CentralAnalysis";
+
+/** Whether the bucket holds bundles: a BundleStore's, or the central stack's inbox (its URN's parent types say so). */
+export function isBundleStoreBucket(bucket: { readonly urn: string; readonly name?: string }): boolean {
+  const chain = typeChainOfUrn(bucket.urn);
+  return (
+    chain.includes(BUNDLE_STORE_TYPE) ||
+    (chain.includes(CENTRAL_ANALYSIS_TYPE) && (bucket.name ?? bucket.urn).endsWith("-inbox"))
+  );
 }

@@ -1,5 +1,6 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import {
+  CENTRAL_TIER,
   environmentTagProblem,
   isTierName,
   ownerProblem,
@@ -11,7 +12,11 @@ import { joinAnd, stringMap } from "../lib/props.js";
 
 /** Tags every taggable AWS resource carries, and what a value must look like. */
 const REQUIRED: readonly { readonly key: string; readonly problem: (v: string) => string | undefined }[] = [
-  { key: TAGS.tier, problem: (v) => (isTierName(v) ? undefined : "is not a tier") },
+  {
+    key: TAGS.tier,
+    problem: (v) =>
+      isTierName(v) || v === CENTRAL_TIER ? undefined : `is neither a tier nor ${CENTRAL_TIER}`,
+  },
   { key: TAGS.environment, problem: environmentTagProblem },
   { key: TAGS.owner, problem: ownerProblem },
 ];
@@ -33,7 +38,7 @@ function tagProblems(tags: Record<string, string>, requireAll: boolean): string[
 export const lifecycleTags: ResourceValidationPolicy = {
   name: "lifecycle-tags",
   description:
-    "Every taggable AWS resource carries test-tiers:tier, test-tiers:environment (an environment id, or shared for region-wide resources) and test-tiers:owner, from its region provider's defaultTags or its own tags, so its cost and teardown have an owner.",
+    "Every taggable AWS resource carries test-tiers:tier (a tier, or central for the central analysis stack), test-tiers:environment (an environment id, or shared for region-wide resources) and test-tiers:owner, from its region provider's defaultTags or its own tags, so its cost and teardown have an owner.",
   enforcementLevel: "mandatory",
   validateResource: (args, reportViolation) => {
     if (args.type === AWS_PROVIDER_TYPE) {

@@ -2,7 +2,9 @@ import { Command, CommanderError } from "commander";
 import { ExitCode } from "../../tiers/errors.js";
 import { registerBundlesCommand } from "./commands/bundles.js";
 import { registerCentralCommand } from "./commands/central.js";
+import { registerImagesCommand } from "./commands/images.js";
 import { registerLocalCommand } from "./commands/local.js";
+import { registerMonitoringCommand } from "./commands/monitoring.js";
 import { registerPlanCommand } from "./commands/plan.js";
 import { registerPolicyCommand } from "./commands/policy.js";
 import { registerPreviewOfflineCommand } from "./commands/preview-offline.js";
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerReapCommand(program);
   registerBundlesCommand(program);
+  registerMonitoringCommand(program);
+  registerImagesCommand(program);
   return program;
 }
 

@@ -68,6 +68,8 @@ export interface CentralRunOptions {
   readonly cycleId: string;
   readonly reportDir: string;
   readonly formats?: readonly ReportFormat[];
+  /** Alerts the run's monitoring reported (`tiers local --monitoring`): a report section. */
+  readonly monitoring?: NonNullable<CycleReport["monitoring"]>;
 }
 
 export interface CentralRun {
@@ -104,7 +106,8 @@ export async function importAndReport(cdb: CentralDb, options: CentralRunOptions
   const events = await importInbox(cdb, { dir: options.inbox, keyring });
   const imported = events.some((e) => e.kind === "imported" && e.outcome.cycleId === options.cycleId);
   if (!imported) return { events, report: null, reports: {} };
-  const report = await buildCycleReport(cdb.db, { cycleId: options.cycleId });
+  const built = await buildCycleReport(cdb.db, { cycleId: options.cycleId });
+  const report = options.monitoring ? { ...built, monitoring: options.monitoring } : built;
   await mkdir(options.reportDir, { recursive: true });
   const reports: Partial<Record<ReportFormat, string>> = {};
   for (const format of options.formats ?? REPORT_FORMATS) {

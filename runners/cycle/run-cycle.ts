@@ -219,7 +219,14 @@ export async function runCycleOnTarget(
     });
   }
 
-  const central = await importAndReport(cdb, { inbox, keyringFile, cycleId, reportDir: runDir });
+  const monitoring = target.monitoring?.();
+  const central = await importAndReport(cdb, {
+    inbox,
+    keyringFile,
+    cycleId,
+    reportDir: runDir,
+    ...(monitoring ? { monitoring } : {}),
+  });
   mark("central");
   for (const e of central.events) {
     if (e.kind === "rejected")
@@ -228,6 +235,20 @@ export async function runCycleOnTarget(
   }
   say("");
   if (central.report) say(renderSummary(central.report));
+  if (monitoring) {
+    say(
+      `alerts fired (${monitoring.source}): ${monitoring.alerts.length === 0 ? "none" : monitoring.alerts.length}`,
+    );
+    for (const a of monitoring.alerts)
+      say(
+        `  ${a.alert} (${a.severity}) in ${a.environment}: firing ${a.first_firing_at} → ${a.last_firing_at}; action ${a.action}`,
+      );
+    const q = monitoring.dashboard_queries;
+    if (q) {
+      say(`dashboard panel queries with data: ${q.total - q.empty.length} of ${q.total}`);
+      for (const e of q.empty) say(`  no data: ${e}`);
+    }
+  }
   for (const [env, why] of problems) say(`FAILED ${env}: ${why}`);
   for (const s of skipped) say(`skipped: ${s.what} (${s.reason})`);
   say("");

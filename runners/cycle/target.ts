@@ -1,4 +1,5 @@
 import type { CyclePlan } from "../../tiers/plan/schema.js";
+import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
 import type { EnvironmentHandle } from "./drive.js";
 
 /** Where and how a run's environments exist, and how the runner tells the user about it. */
@@ -38,4 +39,9 @@ export interface RunTarget {
   provision(context: TargetContext): Promise<readonly ReachedEnvironment[]>;
   /** `force` aborts (a second Ctrl-C): kill at once instead of stopping gracefully. */
   teardown(force: AbortSignal, say: (line: string) => void): Promise<void>;
+  /**
+   * With monitoring: the alerts its Prometheus reported firing, read during teardown before it
+   * stopped (the report's "Alerts fired" section); undefined without monitoring.
+   */
+  readonly monitoring?: () => NonNullable<CycleReport["monitoring"]> | undefined;
 }

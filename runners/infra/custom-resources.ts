@@ -179,7 +179,21 @@ function exclusiveBounds(out: Schema): void {
 /** `group/version/Kind` → CRD file, read from each file's head (names are near the top), per directory. */
 const crdIndex = new Map<string, Map<string, string>>();
 const compiled = new Map<string, CrdEntry | null>();
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/**
+ * CRD patterns are Go (RE2) regular expressions; the one construct they use that JavaScript lacks
+ * is an inline case-insensitive flag (`^(?i)(abort|warn)?$` in PrometheusRule). It is turned into
+ * the `i` flag; any other pattern is compiled as written.
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string): RegExp => {
+    const inline = /^(\^?)\(\?i\)/.exec(pattern);
+    return inline
+      ? new RegExp(inline[1]! + pattern.slice(inline[0].length), `${flags}i`)
+      : new RegExp(pattern, flags);
+  },
+  { code: "goRegExp" },
+);
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
 
 function indexCrds(dir: string): Map<string, string> {
   const cached = crdIndex.get(dir);

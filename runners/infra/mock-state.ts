@@ -69,6 +69,47 @@ export function mockState(
       Object.assign(extra, { name: groupName, arn: arn("logs", `log-group:${groupName}`) });
       break;
     }
+    case "aws:rds/instance:Instance": {
+      const identifier = `${typeof inputs.identifierPrefix === "string" ? inputs.identifierPrefix : name}${short(name)}`;
+      Object.assign(extra, {
+        identifier,
+        arn: arn("rds", `db:${identifier}`),
+        address: `${identifier}.${short(identifier)}.${region}.rds.amazonaws.com`,
+        port: 5432,
+        endpoint: `${identifier}.${short(identifier)}.${region}.rds.amazonaws.com:5432`,
+        // manageMasterUserPassword: RDS makes the secret in Secrets Manager and reports its ARN.
+        masterUserSecrets:
+          inputs.manageMasterUserPassword === true
+            ? [
+                {
+                  secretArn: arn("secretsmanager", `secret:rds!db-${short(identifier)}`),
+                  secretStatus: "active",
+                },
+              ]
+            : [],
+      });
+      break;
+    }
+    case "aws:rds/subnetGroup:SubnetGroup":
+      Object.assign(extra, { name: id, arn: arn("rds", `subgrp:${id}`) });
+      break;
+    case "aws:sqs/queue:Queue":
+      Object.assign(extra, {
+        name: id,
+        url: `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${id}`,
+      });
+      extra.arn = `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${id}`;
+      break;
+    case "aws:ecs/cluster:Cluster":
+    case "aws:ecs/service:Service":
+      Object.assign(extra, {
+        name: id,
+        arn: arn("ecs", `${type.includes("cluster") ? "cluster" : "service"}/${id}`),
+      });
+      break;
+    case "aws:secretsmanager/secret:Secret":
+      Object.assign(extra, { arn: arn("secretsmanager", `secret:${id}`) });
+      break;
     case "random:index/randomPassword:RandomPassword":
       Object.assign(extra, {
         result: `${MOCK_SECRET_PREFIX}${name}`,
@@ -92,6 +133,13 @@ export function mockState(
           name: metadata.name ?? `${name}-${short(name).slice(0, 8)}`,
           uid: short(`uid${type}${name}`),
         };
+        // A LoadBalancer Service gets the hostname its cloud controller would write into status.
+        const spec = inputs.spec as { type?: unknown } | undefined;
+        if (type === "kubernetes:core/v1:Service" && spec?.type === "LoadBalancer") {
+          extra.status = {
+            loadBalancer: { ingress: [{ hostname: `${short(name)}.elb.mock.amazonaws.com` }] },
+          };
+        }
       } else if (type.startsWith("aws:")) {
         const [, mod = "x", kind = "x"] = /^aws:([^/]+)\/([^:]+):/.exec(type) ?? [];
         extra.arn = arn(mod, `${kind}/${id}`);

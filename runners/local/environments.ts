@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
@@ -21,6 +22,8 @@ export interface LocalEnvironment extends EnvironmentHandle {
   readonly regionLatencyMs: number;
   /** The environment's public key as a keyring line, read through its API after start. */
   readonly keyringLine: string;
+  /** The SUT's port when the runner chose it (`--monitoring` scrapes it); undefined otherwise. */
+  readonly sutPort?: number;
 }
 
 export interface ProvisionOptions {
@@ -36,6 +39,8 @@ export interface ProvisionOptions {
   readonly signal: AbortSignal;
   /** Called with each process the moment it is spawned, before it listens, so teardown finds it. */
   readonly onSpawn: (child: SpawnedProcess) => void;
+  /** Choose each SUT's port (a free loopback port) instead of letting its orchestrator pick one. */
+  readonly chooseSutPorts?: boolean;
 }
 
 /** The one-way latency the topology gives the environment's region role (0 without `--region-latency`). */
@@ -62,6 +67,7 @@ async function writeEnvironmentDir(
   env: PlanEnvironment,
   listen: string,
   regionLatencyMs: number,
+  sutPort = 0,
 ): Promise<{ configFile: string; tokenFile: string; token: string }> {
   await mkdir(join(dir, "data"), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString("base64url");
@@ -79,10 +85,22 @@ async function writeEnvironmentDir(
       api_token_file: tokenFile,
       plan_file: planFile,
       region_latency_ms: regionLatencyMs,
-      sut: { mode: "local", port: 0 },
+      sut: { mode: "local", port: sutPort },
     })}`,
   );
   return { configFile, tokenFile, token };
+}
+
+/** A port the system says is free on loopback now. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 function lineWriter(stream: WriteStream, env: string) {
@@ -105,7 +123,15 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
       const dir = join(options.root, env.slug);
       const latency = regionLatencyOf(plan, env, options.regionLatency);
       const listen = `127.0.0.1:${options.portBase === undefined ? 0 : options.portBase + i}`;
-      const { configFile, tokenFile, token } = await writeEnvironmentDir(dir, plan, env, listen, latency);
+      const sutPort = options.chooseSutPorts ? await freeLoopbackPort() : undefined;
+      const { configFile, tokenFile, token } = await writeEnvironmentDir(
+        dir,
+        plan,
+        env,
+        listen,
+        latency,
+        sutPort,
+      );
       const log = createWriteStream(join(options.logDir, `${env.slug}.log`), { flags: "a" });
       let proc: OrchestratorProcess;
       try {
@@ -141,6 +167,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
         process: proc,
         regionLatencyMs: latency,
         keyringLine: keyring_line,
+        ...(sutPort !== undefined ? { sutPort } : {}),
       };
       return local;
     }),

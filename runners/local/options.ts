@@ -12,6 +12,9 @@ export const LOCAL_PHASE_TIME_MS = 72_000;
 export const LOCAL_DEFAULTS = { tier: "stress", environments: 2, load_mode: "relative" } as const;
 export { FAIL_ON, type FailOn };
 export const DEFAULT_OUT_DIR = "out/local";
+/** How `tiers local` runs each environment: process groups (default) or the program's pods under podman. */
+export const RUNTIMES = ["processes", "containers"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** `tiers local`'s own flags, as commander gives them (the plan's flags are in `RawOptions`). */
 export interface LocalFlags {
@@ -22,6 +25,8 @@ export interface LocalFlags {
   readonly failOn?: string;
   readonly db?: string;
   readonly portBase?: string;
+  readonly monitoring?: boolean;
+  readonly runtime?: string;
 }
 
 export interface LocalOptions {
@@ -33,6 +38,10 @@ export interface LocalOptions {
   /** SQLite path or postgres:// URL of the central results database. */
   readonly db: string;
   readonly portBase?: number;
+  /** Run Debian's Prometheus and Alertmanager with the generated rules (`--monitoring`). */
+  readonly monitoring: boolean;
+  /** @default "processes" */
+  readonly runtime: Runtime;
 }
 
 /**
@@ -76,6 +85,23 @@ export function resolveLocalOptions(
     if (!/^\d+$/.test(flags.portBase) || portBase < 1024 || portBase > 65_000)
       flag("--port-base", flags.portBase, "not a usable port", "an integer from 1024 to 65000");
   }
+  const runtime = flags.runtime ?? "processes";
+  if (!(RUNTIMES as readonly string[]).includes(runtime))
+    flag("--runtime", runtime, "unknown runtime", RUNTIMES.join(" or "));
+  if (runtime === "containers" && portBase !== undefined)
+    flag(
+      "--port-base",
+      flags.portBase,
+      "has no meaning with --runtime containers",
+      "no --port-base (each pod has its own address)",
+    );
+  if (runtime === "containers" && flags.monitoring === true)
+    flag(
+      "--monitoring",
+      true,
+      "is not supported with --runtime containers yet",
+      "--monitoring with the process runtime (the default)",
+    );
   if (flags.out !== undefined && flags.out.trim() === "")
     flag("--out", flags.out, "empty", "a directory path");
 
@@ -101,6 +127,8 @@ export function resolveLocalOptions(
     regionLatency: flags.regionLatency ?? false,
     failOn: failOn as FailOn,
     db: resolveDbLocation(flags.db, env),
+    monitoring: flags.monitoring ?? false,
     ...(portBase !== undefined ? { portBase } : {}),
+    runtime: runtime as Runtime,
   };
 }

@@ -3,6 +3,9 @@ import { join, relative } from "node:path";
 import type { ReachedEnvironment, RunTarget, TargetContext } from "../cycle/target.js";
 import { provisionLocalEnvironments, type LocalEnvironment } from "./environments.js";
 import type { SpawnedProcess } from "./orchestrator-process.js";
+import type { Monitoring } from "../../tiers/schema/catalog.js";
+import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
+import { LocalMonitoring } from "./monitoring.js";
 import { portIsFree } from "./preflight.js";
 
 export interface ProcessTargetOptions {
@@ -12,6 +15,8 @@ export interface ProcessTargetOptions {
   readonly keep: boolean;
   /** Environment i listens on 127.0.0.1:portBase+i; unset: free ports. */
   readonly portBase?: number;
+  /** Run Debian's Prometheus and Alertmanager over the environments (`--monitoring`). */
+  readonly monitoring?: Monitoring;
 }
 
 /** Stops every process the run spawned (the whole group each), by force when `force` aborts. */
@@ -37,8 +42,12 @@ export class LocalProcessTarget implements RunTarget {
   private readonly spawned: SpawnedProcess[] = [];
   private environments: LocalEnvironment[] = [];
   private envRoot: string | undefined;
+  private monitor: LocalMonitoring | undefined;
+  private fired: NonNullable<CycleReport["monitoring"]> | undefined;
 
   constructor(private readonly options: ProcessTargetOptions) {}
+
+  readonly monitoring = (): NonNullable<CycleReport["monitoring"]> | undefined => this.fired;
 
   async provision(context: TargetContext): Promise<readonly ReachedEnvironment[]> {
     const envRoot = join(context.runDir, "environments");
@@ -52,8 +61,24 @@ export class LocalProcessTarget implements RunTarget {
       ...(this.options.portBase !== undefined ? { portBase: this.options.portBase } : {}),
       signal: context.signal,
       onSpawn: (p) => this.spawned.push(p),
+      chooseSutPorts: this.options.monitoring !== undefined,
     });
     this.environments = environments;
+    if (this.options.monitoring) {
+      // Recorded before it starts, so teardown stops it even if it never became ready.
+      this.monitor = new LocalMonitoring({
+        monitoring: this.options.monitoring,
+        timeScale: context.plan.options.time_scale,
+        signal: context.signal,
+        environments: environments.map((e) => ({
+          id: e.id,
+          orchestrator: `127.0.0.1:${e.process.port}`,
+          sut: `127.0.0.1:${e.sutPort!}`,
+        })),
+      });
+      await this.monitor.start();
+      context.say(this.monitor.describe());
+    }
     return environments.map((e) => ({
       ...e,
       description:
@@ -63,6 +88,21 @@ export class LocalProcessTarget implements RunTarget {
   }
 
   async teardown(force: AbortSignal, say: (line: string) => void): Promise<void> {
+    if (this.monitor) {
+      // Ask Prometheus what fired before anything stops, then stop it first.
+      try {
+        if (this.monitor.prometheusUrl && !force.aborted)
+          this.fired = {
+            source: `Prometheus ${this.monitor.prometheusUrl}`,
+            alerts: await this.monitor.firedAlerts(),
+            dashboard_queries: await this.monitor.emptyDashboardQueries(),
+          };
+      } catch (error) {
+        say(`warning: could not read the fired alerts from Prometheus: ${(error as Error).message}`);
+      }
+      await this.monitor.stop(force.aborted);
+      say("stopped: Prometheus and Alertmanager, their directory removed");
+    }
     const spawned = this.spawned;
     if (spawned.length > 0) {
       const ports = this.environments.map((e) => e.process.port);

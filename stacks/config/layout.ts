@@ -14,6 +14,7 @@ import {
 } from "../../tiers/infra/sizing.js";
 import { sizeWorkloads } from "../../tiers/infra/workload-sizing.js";
 import { parseEphemeralStack } from "../../tiers/infra/identity.js";
+import { clusterMonitoringSettings } from "../../tiers/monitoring/cluster-settings.js";
 import type { TestTierArgs, TierEnvironmentArgs, TierRegionArgs } from "../../components/tier/test-tier.js";
 import { stackIssue } from "./issue.js";
 import { DEFAULT_EKS_VERSION, DEFAULT_IMAGES, DEFAULT_SUT_PORT, key } from "./schema.js";
@@ -189,6 +190,9 @@ export function layoutTier(
             ...(cluster.storageClass !== undefined ? { storageClassName: cluster.storageClass } : {}),
           },
     regions,
+    monitoring: clusterMonitoringSettings(catalog, finalPlan.tier.name),
+    // Chaos Mesh and the orchestrator's chaos Role only where the plan injects faults.
+    ...(finalPlan.environments.some((e) => e.phases.some((p) => p.faults.length > 0)) ? { chaos: true } : {}),
     images: {
       orchestrator: images.orchestrator ?? DEFAULT_IMAGES.orchestrator,
       sut: images.sut ?? DEFAULT_IMAGES.sut,

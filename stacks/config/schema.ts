@@ -15,7 +15,7 @@ export { DEFAULT_IMAGES, DEFAULT_SUT_PORT } from "../../tiers/infra/defaults.js"
 
 export const DEFAULT_EKS_VERSION = "1.34";
 
-const Image = z.string().superRefine((value, ctx) => {
+export const Image = z.string().superRefine((value, ctx) => {
   const problem = imagePinProblem(value);
   if (problem) {
     ctx.addIssue({
@@ -26,7 +26,7 @@ const Image = z.string().superRefine((value, ctx) => {
   }
 });
 
-const Cidr = z.string().superRefine((value, ctx) => {
+export const Cidr = z.string().superRefine((value, ctx) => {
   if (!parseCidr(value)) {
     ctx.addIssue({
       code: "custom",
@@ -37,7 +37,7 @@ const Cidr = z.string().superRefine((value, ctx) => {
 });
 
 /** Who answers for the stack: an AWS tag value and a namespace annotation. */
-const Owner = z.string().superRefine((value, ctx) => {
+export const Owner = z.string().superRefine((value, ctx) => {
   const problem = ownerProblem(value);
   if (problem) {
     ctx.addIssue({

@@ -12,6 +12,8 @@ export interface PlainContainer {
     readonly limits?: Record<string, string>;
   };
   readonly securityContext?: Record<string, unknown>;
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
 }
 
 export const WORKLOAD_POD_SPEC: Readonly<Record<string, string>> = {

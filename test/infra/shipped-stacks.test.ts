@@ -27,9 +27,10 @@ import { get as pget } from "../../policies/lib/props.js";
 import { GraphView, packageOf, type PlainContainer } from "./graph-view.js";
 
 const catalog = loadCatalog();
+// The tier stacks; the central analysis stack has its own test (central-stack.test.ts).
 const SHIPPED = readdirSync(STACKS_DIR)
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-  .filter((s): s is string => s !== undefined)
+  .filter((s): s is string => s !== undefined && s !== "central")
   .sort();
 
 const graphs = new Map<string, GraphView>();
@@ -119,7 +120,7 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         const env = v.nearest(r, ["tiers:environment:IsolatedEnvironment"]);
         const region = env
           ? out.environments[env.name]!.region
-          : v.nearest(r, ["tiers:cluster:RegionCluster"])!.name;
+          : v.nearest(r, ["tiers:cluster:RegionCluster", "tiers:platform:RegionPlatform"])!.name;
         expect(v.nearest(p, ["tiers:cluster:RegionCluster"])!.name, r.urn).toBe(region);
         if (env)
           expect(get(r.inputs, "metadata.labels")).toMatchObject({
@@ -282,10 +283,19 @@ describe.each(SHIPPED)("stack %s", (stack) => {
     }
   });
 
-  it("has no Service of type LoadBalancer or NodePort", () => {
+  it("has no Service of type LoadBalancer or NodePort, but the primary's internal remote-write receiver", () => {
     const services = view(stack).ofType("kubernetes:core/v1:Service");
     expect(services.length).toBeGreaterThanOrEqual(3 * Object.keys(outputs(stack).environments).length);
-    for (const s of services) expect(get(s.inputs, "spec.type") ?? "ClusterIP", s.urn).toBe("ClusterIP");
+    for (const s of services) {
+      if (get(s.inputs, "metadata.name") === "prometheus-remote-write") {
+        expect(get(s.inputs, "metadata.namespace"), s.urn).toBe("monitoring");
+        expect(get(s.inputs, "metadata.annotations")).toMatchObject({
+          "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        });
+        continue;
+      }
+      expect(get(s.inputs, "spec.type") ?? "ClusterIP", s.urn).toBe("ClusterIP");
+    }
   });
 
   it("lets no environment's role write or list another environment's prefix", () => {
@@ -355,6 +365,8 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         expect(sc.allowPrivilegeEscalation, where).toBe(false);
         expect(get(sc, "capabilities.drop"), where).toStrictEqual(["ALL"]);
         expect(imagePinProblem(c.image), `${where}: ${c.image}`).toBeUndefined();
+        // `args` only, never `command`: the image's ENTRYPOINT (tini) stays PID 1 (issue 18).
+        expect(c.command, where).toBeUndefined();
       }
     }
   });

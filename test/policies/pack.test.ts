@@ -46,6 +46,7 @@ describe("the pack", () => {
         "s3-tls-only",
         "s3-bundle-versioning",
         "s3-lifecycle-expiry",
+        "s3-inbox-writers",
         "rds-encrypted-private",
         "no-plaintext-secrets",
       ],

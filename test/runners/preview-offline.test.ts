@@ -36,8 +36,25 @@ describe("tiers preview-offline", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:apps\/v1:Deployment +6$/));
     expect(lines).toContainEqual(expect.stringMatching(/^aws:eks\/nodeGroup:NodeGroup +1$/));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^107 resources: 96 cloud\/cluster objects, 7 components, 4 providers; program /),
+      expect.stringMatching(/^125 resources: 113 cloud\/cluster objects, 8 components, 4 providers; program /),
     );
+  });
+
+  it("shows Chaos Mesh per region and one chaos Role per environment in the chaos stack", async () => {
+    const r = await tiers("preview-offline", "chaos");
+    expect(r.exitCode, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines).toContain("   ├─ us-east-1  tiers:platform:RegionPlatform");
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /[├└]─ us-east-1-chaos-mesh {2}kubernetes:helm\.sh\/v3:Release {2}\[us-east-1-k8s\]$/,
+      ),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:helm\.sh\/v3:Release +1$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^kubernetes:rbac\.authorization\.k8s\.io\/v1:Role +1$/),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:core\/v1:Namespace +2$/));
   });
 
   it("prints the captured graph as JSON with --json, secrets redacted", async () => {

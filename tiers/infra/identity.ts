@@ -32,6 +32,9 @@ export const TAGS = {
   expiresAt: `${LABEL_PREFIX}:expires-at`,
 } as const;
 
+/** The `tier` tag of the central analysis stack's resources (not a tier: it serves them all). */
+export const CENTRAL_TIER = "central";
+
 /** The `environment` tag of a resource that serves every environment of its region (VPC, cluster, bucket). */
 export const SHARED_ENVIRONMENT = "shared";
 

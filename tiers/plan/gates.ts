@@ -93,6 +93,19 @@ export function compileGate(
       });
       return;
     }
+    if (spec.when === "fault_recovery_missed") {
+      // Seed 001's automation targets, per fault: detection < 30 s, recovery (rollback) < 2 min.
+      const a = monitoring.rollback.automation;
+      out.push({
+        id,
+        action: spec.action,
+        source: "rollback.automation",
+        check: spec.when,
+        detect_within_ms: Math.round(a.detection_time_s * 1000),
+        within_ms: Math.round(a.rollback_time_s * 1000),
+      });
+      return;
+    }
     out.push({ id, action: spec.action, source: spec.when, check: spec.when });
   });
   return out;

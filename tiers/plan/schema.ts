@@ -71,8 +71,13 @@ export const GateRule = z.strictObject({
   /** Threshold in canonical units: ratio for rates, ms for latency, percent for usage. */
   threshold: z.number().optional(),
   unit: z.string().optional(),
-  /** For sut_not_recovered: how long the SUT may take to come back after faults are undone. */
+  /**
+   * For sut_not_recovered: how long the SUT may take to come back after faults are undone. For
+   * fault_recovery_missed: the longest recovery allowed (first failed probe → healthy again).
+   */
   within_ms: z.number().int().positive().optional(),
+  /** For fault_recovery_missed: the longest detection allowed (injection → first failed probe). */
+  detect_within_ms: z.number().int().positive().optional(),
 });
 export type GateRule = z.infer<typeof GateRule>;
 

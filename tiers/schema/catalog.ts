@@ -167,7 +167,13 @@ export const AlertRule = z.strictObject({
 });
 export type AlertRule = z.infer<typeof AlertRule>;
 
-export const GATE_CHECKS = ["sut_down", "sut_not_recovered", "contract_failed", "band_missed"] as const;
+export const GATE_CHECKS = [
+  "sut_down",
+  "sut_not_recovered",
+  "contract_failed",
+  "band_missed",
+  "fault_recovery_missed",
+] as const;
 export type GateCheck = (typeof GATE_CHECKS)[number];
 export const GateRuleSpec = z.strictObject({
   /** `alert:<Name>`, `rollback:<name>`, one of the built-in checks, or a condition of its own. */

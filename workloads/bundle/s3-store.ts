@@ -209,6 +209,12 @@ export interface DownloadOptions extends S3ObjectRef {
   readonly expectedSha256?: string;
   readonly versionId?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Refuse an object without `sha256` metadata. The central inbox accepts bundles dropped by any S3
+   * client (`aws s3 cp`), which carries none: their own seal and signature are verified on import.
+   * @default true
+   */
+  readonly requireSha256Metadata?: boolean;
 }
 
 /**
@@ -236,7 +242,8 @@ export async function downloadVerified(
     throw s3Failure("download", options, error);
   }
   const recorded = res.Metadata?.[SHA256_METADATA];
-  if (!recorded || !/^[0-9a-f]{64}$/.test(recorded))
+  const optional = options.requireSha256Metadata === false && recorded === undefined;
+  if (!optional && (!recorded || !/^[0-9a-f]{64}$/.test(recorded)))
     throw new BundleError(
       "checksum_mismatch",
       `${where} carries no sha256 metadata; it was not uploaded by an orchestrator`,
@@ -263,7 +270,7 @@ export async function downloadVerified(
   const sha256 = hash.digest("hex");
   const expected = options.expectedSha256;
   const problem =
-    sha256 !== recorded
+    recorded !== undefined && sha256 !== recorded
       ? `its bytes hash to ${sha256.slice(0, 16)}…, its metadata says ${recorded.slice(0, 16)}…`
       : expected !== undefined && sha256 !== expected
         ? `its bytes hash to ${sha256.slice(0, 16)}…, the orchestrator reported ${expected.slice(0, 16)}…`

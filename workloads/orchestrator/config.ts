@@ -61,6 +61,12 @@ export const OrchestratorConfig = z.strictObject({
   region_latency_ms: z.number().min(0).max(10_000).default(0),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
+  /**
+   * Who injects the chaos phase's faults into an external SUT: `chaos-mesh` (the cluster target:
+   * Chaos Mesh resources in the orchestrator's namespace, through the Kubernetes API). Unset, an
+   * external SUT's faults are recorded as skipped; a local SUT's are always the local injectors'.
+   */
+  faults: z.enum(["chaos-mesh"]).optional(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
@@ -88,6 +94,7 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   TIERS_PLAN: "plan_file",
   TIERS_IPERF3_SERVER: "iperf3_server",
   TIERS_ENVIRONMENT_CONFIG: "environment_file",
+  TIERS_FAULTS: "faults",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */

@@ -16,6 +16,8 @@ import { runCycle, type CycleEnd } from "./controller/cycle-controller.js";
 import type { CycleProgress } from "./controller/progress.js";
 import { exportBundle, type ExportedBundle } from "./export/export-bundle.js";
 import type { BundleLocation } from "./export/upload-bundle.js";
+import type { SweptChaos } from "./faults/chaos-mesh/client.js";
+import { cycleLabelValue } from "./faults/chaos-mesh/resources.js";
 import { startRuntime, type StartedRuntime } from "./local-runtime.js";
 import { acceptPlan, readPlanJson } from "./plan-input.js";
 import { EnvStore } from "./storage/env-store.js";
@@ -77,6 +79,7 @@ export class Environment implements ApiService {
         holder.env?.recordSutEvent(kind, detail),
       );
       holder.env = new Environment(config, store, key, started, defaultPlan);
+      holder.env.recordSwept(started.sweptAtStart ?? []);
       return holder.env;
     } catch (error) {
       store.close();
@@ -86,6 +89,22 @@ export class Environment implements ApiService {
 
   get runtime(): StartedRuntime["runtime"] {
     return this.started.runtime;
+  }
+
+  /** Each chaos resource the start-up sweep deleted, as an event of the cycle that made it. */
+  private recordSwept(swept: readonly SweptChaos[]): void {
+    if (swept.length === 0) return;
+    const byLabel = new Map(this.store.listCycles().map((c) => [cycleLabelValue(c.cycle_id), c.cycle_id]));
+    for (const s of swept) {
+      const cycleId = s.cycle !== undefined ? byLabel.get(s.cycle) : undefined;
+      if (cycleId === undefined) continue;
+      this.store.appendEvent(cycleId, {
+        ts_ms: Date.now(),
+        phase: null,
+        kind: "fault.swept",
+        detail: { kind: s.kind, name: s.name, scenario: s.scenario ?? null, when: "orchestrator start" },
+      });
+    }
   }
 
   private recordSutEvent(kind: string, detail: Record<string, unknown>): void {

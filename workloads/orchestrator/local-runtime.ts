@@ -2,13 +2,19 @@ import { mkdir } from "node:fs/promises";
 import { SutSupervisor } from "../sut/supervisor.js";
 import type { OrchestratorConfig, ResolvedConfig } from "./config.js";
 import type { EnvironmentRuntime } from "./controller/runtime.js";
+import { ExitCode, TiersError } from "../../tiers/errors.js";
+import { chaosMeshFaults } from "./faults/chaos-mesh/injector.js";
+import type { SweptChaos } from "./faults/chaos-mesh/client.js";
 import { prepareFakeClock } from "./faults/clock-skew.js";
+import { loadKubeContext } from "./kube/context.js";
 import { FaultProxy } from "./faults/network-proxy.js";
 
 export interface StartedRuntime {
   readonly runtime: EnvironmentRuntime;
   /** Stops what the runtime started (SUT, proxy). Idempotent. */
   stop(): Promise<void>;
+  /** Chaos resources a previous run of the orchestrator left behind, deleted at start. */
+  readonly sweptAtStart?: readonly SweptChaos[];
 }
 
 function parseHostPort(text: string): { host: string; port: number } {
@@ -33,6 +39,31 @@ export async function startRuntime(
   const cores = Math.max(0.001, cpuMillis / 1000);
   if (config.sut.mode === "external") {
     const url = config.sut.url;
+    if (config.faults === "chaos-mesh") {
+      const kube = loadKubeContext();
+      if (!kube)
+        throw new TiersError(
+          ExitCode.InvalidConfig,
+          "faults: chaos-mesh (TIERS_FAULTS) needs the Kubernetes API: run in a pod with its service account token, or set TIERS_KUBECONFIG",
+        );
+      const cluster = chaosMeshFaults(kube);
+      // A restarted orchestrator's first act: no chaos resource of a cycle it no longer runs stays.
+      const sweptAtStart = await cluster.sweep();
+      return {
+        runtime: {
+          targetUrl: url,
+          healthUrl: new URL("/healthz", url).toString(),
+          rawDir: config.paths.raw,
+          scratchDir: config.paths.scratch,
+          ...iperf3,
+          sampleRoots: () => [],
+          cores,
+          cluster,
+        },
+        stop: () => Promise.resolve(),
+        sweptAtStart,
+      };
+    }
     return {
       runtime: {
         targetUrl: url,

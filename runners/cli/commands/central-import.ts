@@ -18,7 +18,7 @@ function describeOutcome(o: ImportOutcome): string {
     : `unchanged ${o.file}  ${what}: already imported, nothing written`;
 }
 
-function describeInboxEvent(e: InboxEvent): string {
+export function describeInboxEvent(e: InboxEvent): string {
   switch (e.kind) {
     case "imported":
       return `${describeOutcome(e.outcome)} → ${e.movedTo}`;
@@ -50,7 +50,15 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
   if (paths.length === 0 && flags.watch === undefined)
     throw new TiersError(ExitCode.Usage, "give bundle files or directories to import, or --watch DIR");
   const pollMs = pollMsFrom(flags.pollMs);
-  const keyring = await loadKeyring(resolveKeyringLocation(flags.keyring));
+  if (!flags.watch?.startsWith("s3://") && (flags.queue !== undefined || flags.reports !== undefined))
+    throw new TiersError(
+      ExitCode.Usage,
+      `${flags.queue !== undefined ? "--queue" : "--reports"} applies only to an S3 inbox (--watch s3://bucket/prefix)`,
+    );
+  const keyringLocation = resolveKeyringLocation(flags.keyring);
+  const keyring = keyringLocation.startsWith("s3://")
+    ? await (await import("./central-import-s3.js")).loadKeyringFromS3(keyringLocation)
+    : await loadKeyring(keyringLocation);
   let files: string[];
   try {
     files = await expandBundlePaths(paths);
@@ -80,6 +88,19 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
           refused++;
           say(`refused   ${file}  (${error.reason}) ${error.detail}`);
         }
+      }
+      if (flags.watch?.startsWith("s3://") && !controller.signal.aborted) {
+        await (
+          await import("./central-import-s3.js")
+        ).watchS3(cdb, flags, {
+          keyring,
+          signal: controller.signal,
+          say,
+          describe: describeInboxEvent,
+          ...(pollMs !== undefined ? { pollMs } : {}),
+        });
+        say("stopped watching");
+        return ExitCode.Interrupted;
       }
       if (flags.watch !== undefined && !controller.signal.aborted) {
         say(`watching ${flags.watch} (imported/ and rejected/ beside it); stop with Ctrl-C`);

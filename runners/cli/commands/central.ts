@@ -15,6 +15,8 @@ export interface ImportFlags {
   db?: string;
   keyring?: string;
   pollMs?: string;
+  queue?: string;
+  reports?: string;
 }
 
 export interface ReportFlags {
@@ -38,15 +40,26 @@ export function registerCentralCommand(program: Command): void {
     .description("verify and import bundles (files or directories of *.tar.gz), or watch an inbox")
     .argument("[paths...]", "bundle files, or directories holding them")
     .option(
-      "--watch <dir>",
-      "keep importing bundles that arrive in DIR; move each to DIR/imported or DIR/rejected",
+      "--watch <dir|s3://bucket/prefix>",
+      "keep importing bundles that arrive in DIR (or under an S3 prefix); move each to imported/ or rejected/ beside them",
+    )
+    .option(
+      "--queue <url>",
+      "with --watch s3://…: the SQS queue S3 notifies of new objects (default TIERS_INBOX_QUEUE_URL; without one the prefix is polled)",
+    )
+    .option(
+      "--reports <s3://bucket/prefix>",
+      "with --watch s3://…: after each imported bundle, write its cycle's reports there (default TIERS_REPORTS_URL)",
     )
     .option("--db <url>", DB_HELP)
     .option(
       "--keyring <file>",
       "trusted environment keys (default TIERS_KEYRING, then .tiers/central/keyring)",
     )
-    .option("--poll-ms <n>", "with --watch: rescan interval besides file notifications (default 2000)")
+    .option(
+      "--poll-ms <n>",
+      "with --watch: rescan interval besides notifications (default 2000; 60000 with an SQS queue)",
+    )
     .action((paths: string[], flags: ImportFlags) =>
       runCommand(async () => (await import("./central-import.js")).runImport(paths, flags)),
     );

@@ -204,15 +204,28 @@ describe("rds-encrypted-private", () => {
     [
       "an encrypted private instance",
       "aws:rds/instance:Instance",
-      { storageEncrypted: true, publiclyAccessible: false },
+      {
+        storageEncrypted: true,
+        publiclyAccessible: false,
+        dbSubnetGroupName: "private",
+        backupRetentionPeriod: 7,
+      },
       [],
     ],
     [
       "an unencrypted public instance",
       "aws:rds/instance:Instance",
-      { engine: "postgres", publiclyAccessible: true },
+      { engine: "postgres", publiclyAccessible: true, dbSubnetGroupName: "private" },
       [
         "RDS Instance central: storage is not encrypted (set storageEncrypted: true); it is publicly accessible (set publiclyAccessible: false)",
+      ],
+    ],
+    [
+      "an instance in the default VPC, without backups",
+      "aws:rds/instance:Instance",
+      { storageEncrypted: true, backupRetentionPeriod: 0 },
+      [
+        "RDS Instance central: it names no DB subnet group (set dbSubnetGroupName to a group of private subnets); automated backups are off (set backupRetentionPeriod to 1 or more days)",
       ],
     ],
     [

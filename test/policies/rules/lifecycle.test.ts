@@ -72,7 +72,7 @@ describe("lifecycle-tags", () => {
         "test-tiers:environment": "Env 1",
         "test-tiers:expires-at": "tomorrow",
       },
-      'AWS provider aws-us-east-1: its defaultTags test-tiers:tier "mega" is not a tier; test-tiers:environment "Env 1" is neither shared nor an environment id; test-tiers:expires-at "tomorrow" is not an ISO 8601 UTC time; give the provider defaultTags with valid test-tiers:tier, test-tiers:environment and test-tiers:owner (TestTier does: tier, environment "shared", the owner from the stack config)',
+      'AWS provider aws-us-east-1: its defaultTags test-tiers:tier "mega" is neither a tier nor central; test-tiers:environment "Env 1" is neither shared nor an environment id; test-tiers:expires-at "tomorrow" is not an ISO 8601 UTC time; give the provider defaultTags with valid test-tiers:tier, test-tiers:environment and test-tiers:owner (TestTier does: tier, environment "shared", the owner from the stack config)',
     ],
   ])(
     "reports a provider with %s once, on the provider (not on every resource using it)",

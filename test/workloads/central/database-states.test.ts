@@ -11,7 +11,7 @@ import {
   migrateToLatest,
   requireLatestSchema,
 } from "../../../workloads/central/db/migrate.js";
-import { migrationProvider } from "../../../workloads/central/db/migrations.js";
+import { MIGRATION_NAMES, migrationProvider } from "../../../workloads/central/db/migrations.js";
 import { importBundle } from "../../../workloads/central/import/import-bundle.js";
 import { generateAndWrite, makeKeys } from "../../support/bundles.js";
 import { DB_TARGETS, fingerprint, makeDatabase, PG_SERVER_URL } from "../../support/databases.js";
@@ -57,11 +57,13 @@ describe.each(DB_TARGETS)("a %s database that is old, new, locked or missing", (
     expect(await appliedMigrations(cdb)).toStrictEqual(["001_core", "002_history_indexes"]);
     const before = await fingerprint(cdb);
     await expect(requireLatestSchema(cdb)).rejects.toThrow(
-      `database ${cdb.location} is at schema 002_history_indexes, this tiers needs 003_exact_content; run tiers central import (it migrates) on it first`,
+      `database ${cdb.location} is at schema 002_history_indexes, this tiers needs 004_fault_recovery; run tiers central import (it migrates) on it first`,
     );
-    expect(await migrateToLatest(cdb)).toStrictEqual(["003_exact_content"]);
-    // The rows are what they were; 003's columns are empty for them.
-    expect(await fingerprint(cdb, { omit: ["environment_name", "value_bool"] })).toStrictEqual(before);
+    expect(await migrateToLatest(cdb)).toStrictEqual(["003_exact_content", "004_fault_recovery"]);
+    // The rows are what they were; 003's and 004's columns are empty for them.
+    expect(
+      await fingerprint(cdb, { omit: ["environment_name", "value_bool", "detection_ms", "recovery_ms"] }),
+    ).toStrictEqual(before);
     await requireLatestSchema(cdb);
     expect(await migrateToLatest(cdb)).toStrictEqual([]);
   });
@@ -72,9 +74,9 @@ describe.each(DB_TARGETS)("a %s database that is old, new, locked or missing", (
     await cdb.db
       .withTables<{ kysely_migration: { name: string; timestamp: string } }>()
       .insertInto("kysely_migration")
-      .values({ name: "004_future", timestamp: new Date().toISOString() })
+      .values({ name: "999_future", timestamp: new Date().toISOString() })
       .execute();
-    const message = `database ${cdb.location} was migrated by a newer tiers (it has migration 004_future, this one knows up to 003_exact_content); use that version or another database`;
+    const message = `database ${cdb.location} was migrated by a newer tiers (it has migration 999_future, this one knows up to 004_fault_recovery); use that version or another database`;
     await expect(migrateToLatest(cdb)).rejects.toThrow(message);
     await expect(requireLatestSchema(cdb)).rejects.toThrow(message);
   });
@@ -165,7 +167,7 @@ describe("a database that is missing or not a database", () => {
   it("creates a missing SQLite file (and its directory) for import", async () => {
     const cdb = await openCentralDb(join(dir.path, "new", "deep", "results.db"), { create: true });
     try {
-      expect(await migrateToLatest(cdb)).toHaveLength(3);
+      expect(await migrateToLatest(cdb)).toHaveLength(MIGRATION_NAMES.length);
     } finally {
       await cdb.close();
     }

@@ -31,6 +31,7 @@ describe.each(DB_TARGETS)("importing bundles into %s", (target) => {
       "001_core",
       "002_history_indexes",
       "003_exact_content",
+      "004_fault_recovery",
     ]);
     keys = await makeKeys(dir.path);
     keyring = await loadKeyring(keys.keyringPath);

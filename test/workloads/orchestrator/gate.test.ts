@@ -7,6 +7,7 @@ import {
   evaluateGate,
   type PhaseObservation,
 } from "../../../workloads/orchestrator/controller/gate.js";
+import { AUTOMATION_TARGETS } from "../../../workloads/orchestrator/controller/recovery.js";
 
 const plan = compilePlan({
   resolved: resolvePlanOptions({ defaults: {}, cli: { tier: "chaos" } }),
@@ -88,5 +89,71 @@ describe("phase gates", () => {
     expect(abortReason("heavy", gate)).toBe(
       "gate after phase heavy aborted the cycle: error_rate 0.2 > 0.1 (rollback:version_rollback); p95_latency_ms 1500 > 1000 (alert:HighLatency)",
     );
+  });
+
+  describe("fault_recovery_missed (seed 001's automation targets, per fault)", () => {
+    const fault = (scenario: string, detection: number | null, recovery: number | null) => ({
+      scenario,
+      injected_at_ms: 1000,
+      first_failed_at_ms: detection === null ? null : 1000 + detection,
+      healthy_again_at_ms: detection === null || recovery === null ? null : 1000 + detection + recovery,
+      detection_ms: detection,
+      recovery_ms: recovery,
+      probes: 10,
+      failed_probes: detection === null ? 0 : 3,
+    });
+    const rule = () => phase("chaos").gate.find((r) => r.check === "fault_recovery_missed")!;
+
+    it("compiles from the catalog's rollback.automation: detection 30 s, recovery 120 s", () => {
+      const a = loadCatalog().monitoring.rollback.automation;
+      expect(rule()).toMatchObject({
+        action: "warn",
+        source: "rollback.automation",
+        detect_within_ms: a.detection_time_s * 1000,
+        within_ms: a.rollback_time_s * 1000,
+      });
+      expect(AUTOMATION_TARGETS).toStrictEqual({
+        detection_ms: a.detection_time_s * 1000,
+        recovery_ms: a.rollback_time_s * 1000,
+      });
+    });
+
+    it.each([
+      [
+        "every fault within both limits",
+        [fault("pod_kill", 800, 4000), fault("clock_skew", null, null)],
+        "pass",
+        null,
+      ],
+      [
+        "detected too late",
+        [fault("network_partition", 30_001, 100)],
+        "fail",
+        "network_partition detected after 30001 ms (limit 30000 ms)",
+      ],
+      [
+        "recovered too late",
+        [fault("pod_kill", 10, 120_001)],
+        "fail",
+        "pod_kill recovered after 120001 ms (limit 120000 ms)",
+      ],
+      ["never healthy again", [fault("disk_failure", 10, null)], "fail", "disk_failure not healthy again"],
+    ] as const)("%s → %s", (_name, faults, outcome, note) => {
+      const gate = evaluateGate(phase("chaos"), {
+        ...healthy,
+        recovered_after_ms: 100,
+        fault_recoveries: faults,
+      });
+      const r = gate.rules.find((x) => x.check === "fault_recovery_missed")!;
+      expect(r.outcome).toBe(outcome);
+      if (note) expect(r.note).toBe(note);
+      expect(gate.verdict).toBe(outcome === "pass" ? "passed" : "warned");
+    });
+
+    it("is not evaluated when no fault was applied", () => {
+      const gate = evaluateGate(phase("chaos"), { ...healthy, recovered_after_ms: 100 });
+      const r = gate.rules.find((x) => x.check === "fault_recovery_missed")!;
+      expect([r.outcome, r.note]).toStrictEqual(["not_evaluated", "no fault was applied in this phase"]);
+    });
   });
 });

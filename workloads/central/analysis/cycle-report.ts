@@ -234,6 +234,8 @@ export async function buildCycleReport(
       scenario: f.scenario,
       applied_ms: f.applied_ms,
       undone_ms: f.undone_ms,
+      detection_ms: f.detection_ms === null ? null : Number(f.detection_ms),
+      recovery_ms: f.recovery_ms === null ? null : Number(f.recovery_ms),
     })),
     timeline: timeline(sampleRows, bundles),
     comparison: {

@@ -45,6 +45,13 @@ export interface CycleReport {
     readonly metrics: readonly string[];
     readonly series: readonly HistorySeries[];
   };
+  /** Alerts the run's Prometheus reported firing (`tiers local --monitoring`); absent without monitoring. */
+  readonly monitoring?: {
+    readonly source: string;
+    readonly alerts: readonly MonitoringAlert[];
+    /** The generated dashboards' panel queries, run against that Prometheus over the run. */
+    readonly dashboard_queries?: { readonly total: number; readonly empty: readonly string[] };
+  };
   readonly summary: {
     readonly verdict: "passed" | "failed";
     readonly environments: number;
@@ -61,6 +68,16 @@ export interface CycleReport {
     readonly improvements: number;
     readonly change_points: number;
   };
+}
+
+/** An alert a run's Prometheus reported firing, from its first to its last firing evaluation. */
+export interface MonitoringAlert {
+  readonly alert: string;
+  readonly severity: string;
+  readonly environment: string;
+  readonly action: string;
+  readonly first_firing_at: string;
+  readonly last_firing_at: string;
 }
 
 export interface EnvironmentReport {
@@ -161,6 +178,10 @@ export interface FaultReport {
   readonly scenario: string;
   readonly applied_ms: number;
   readonly undone_ms: number | null;
+  /** Injection → the SUT's first failed probe (null: no probe failed). */
+  readonly detection_ms: number | null;
+  /** First failed probe → healthy again (null: not healthy again, or nothing to recover). */
+  readonly recovery_ms: number | null;
 }
 
 export interface TimelineSeries {

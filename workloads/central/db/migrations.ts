@@ -240,9 +240,28 @@ const exactContent: Migration = {
     await db.schema.alterTable("bundles").dropColumn("environment_name").execute();
   },
 };
+/**
+ * Each fault's recovery as the orchestrator measured it (its `fault.recovery` event): injection →
+ * first failed probe (detection), and from there → healthy again (recovery); null where none was.
+ */
+const faultRecovery: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable("fault_injections").addColumn("detection_ms", "bigint").execute();
+    await db.schema.alterTable("fault_injections").addColumn("recovery_ms", "bigint").execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable("fault_injections").dropColumn("recovery_ms").execute();
+    await db.schema.alterTable("fault_injections").dropColumn("detection_ms").execute();
+  },
+};
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-export const MIGRATION_NAMES = ["001_core", "002_history_indexes", "003_exact_content"] as const;
+export const MIGRATION_NAMES = [
+  "001_core",
+  "002_history_indexes",
+  "003_exact_content",
+  "004_fault_recovery",
+] as const;
 export const LATEST_MIGRATION = MIGRATION_NAMES[MIGRATION_NAMES.length - 1]!;
 
 export function migrationProvider(kind: DbKind): MigrationProvider {
@@ -252,6 +271,7 @@ export function migrationProvider(kind: DbKind): MigrationProvider {
         "001_core": core(kind),
         "002_history_indexes": historyIndexes,
         "003_exact_content": exactContent,
+        "004_fault_recovery": faultRecovery,
       } satisfies Record<(typeof MIGRATION_NAMES)[number], Migration>),
   };
 }

@@ -168,6 +168,10 @@ export interface FaultInjectionsTable {
   scenario: string;
   applied_ms: number;
   undone_ms: number | null;
+  /** Injection → the SUT's first failed probe, ms; null: no probe failed (or not measured). */
+  detection_ms: number | null;
+  /** First failed probe → healthy again, ms; null: not healthy again (or nothing to recover). */
+  recovery_ms: number | null;
 }
 
 /** Summary statistics per bundle × phase × metric, computed at import from samples or results. */

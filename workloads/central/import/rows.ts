@@ -161,13 +161,19 @@ export function eventRows(bundleKey: number, events: readonly CycleEvent[]): Ins
   }));
 }
 
-/** Pairs each `fault.applied` with the next `fault.undone` of the same scenario. */
+/**
+ * Pairs each `fault.applied` with the next `fault.undone` of the same scenario, and with the next
+ * `fault.recovery` of it (the orchestrator's detection and recovery measurement).
+ */
 export function faultRows(
   bundleKey: number,
   events: readonly CycleEvent[],
 ): Insertable<FaultInjectionsTable>[] {
   const open = new Map<string, Insertable<FaultInjectionsTable>>();
+  const measuring = new Map<string, Insertable<FaultInjectionsTable>>();
   const rows: Insertable<FaultInjectionsTable>[] = [];
+  const ms = (v: unknown): number | null =>
+    typeof v === "number" && Number.isFinite(v) ? Math.round(v) : null;
   events.forEach((e, i) => {
     if (e.kind === "fault.applied" && e.scenario !== undefined) {
       const row = {
@@ -177,14 +183,24 @@ export function faultRows(
         scenario: e.scenario,
         applied_ms: e.ts_ms,
         undone_ms: null,
+        detection_ms: null,
+        recovery_ms: null,
       };
       rows.push(row);
       open.set(e.scenario, row);
+      measuring.set(e.scenario, row);
     } else if (e.kind === "fault.undone" && e.scenario !== undefined) {
       const row = open.get(e.scenario);
       if (row) {
         row.undone_ms = e.ts_ms;
         open.delete(e.scenario);
+      }
+    } else if (e.kind === "fault.recovery" && e.scenario !== undefined) {
+      const row = measuring.get(e.scenario);
+      if (row) {
+        row.detection_ms = ms(e.detail.detection_ms);
+        row.recovery_ms = ms(e.detail.recovery_ms);
+        measuring.delete(e.scenario);
       }
     }
   });

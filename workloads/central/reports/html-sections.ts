@@ -192,6 +192,44 @@ export function gatesTable(r: CycleReport): Raw {
   );
 }
 
+export function alertsTable(alerts: NonNullable<CycleReport["monitoring"]>["alerts"]): Raw {
+  return table<(typeof alerts)[number]>(
+    [
+      { header: "alert", cell: (a) => a.alert },
+      { header: "severity", cell: (a) => badge(a.severity, a.severity === "critical" ? "bad" : "warn") },
+      { header: "environment", cell: (a) => a.environment },
+      { header: "first firing", cell: (a) => a.first_firing_at },
+      { header: "last firing", cell: (a) => a.last_firing_at },
+      { header: "action", cell: (a) => a.action },
+    ],
+    alerts,
+  );
+}
+
+/** Each fault: its window, and the SUT's detection and recovery as the orchestrator measured them. */
+export function faultsTable(r: CycleReport): Raw {
+  const s = (v: number | null, none: string) => (v === null ? none : `${(v / 1000).toFixed(1)} s`);
+  return table<CycleReport["faults"][number]>(
+    [
+      { header: "environment", cell: (f) => f.environment_id },
+      { header: "phase", cell: (f) => f.phase ?? "" },
+      { header: "scenario", cell: (f) => f.scenario },
+      {
+        header: "held",
+        cell: (f) => s(f.undone_ms === null ? null : f.undone_ms - f.applied_ms, "–"),
+        numeric: true,
+      },
+      { header: "detection", cell: (f) => s(f.detection_ms, "no failed probe"), numeric: true },
+      {
+        header: "recovery",
+        cell: (f) => s(f.recovery_ms, f.detection_ms === null ? "–" : "not healthy again"),
+        numeric: true,
+      },
+    ],
+    r.faults,
+  );
+}
+
 export function contractsTable(r: CycleReport): Raw {
   return table<CycleReport["contracts"][number]>(
     [

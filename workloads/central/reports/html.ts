@@ -14,7 +14,9 @@ import { el, Raw, type Child } from "./html-kit.js";
 import {
   comparisonTable,
   contractsTable,
+  faultsTable,
   gatesTable,
+  alertsTable,
   historyTable,
   peerTable,
   provenanceTable,
@@ -107,6 +109,7 @@ export async function renderHtml(report: CycleReport): Promise<string> {
           : "No faults were injected in this cycle; p99 latency per environment (log scale).",
       ),
       await chart(latencyTimelineChart(r), "p99 latency and faults"),
+      ...(r.faults.length ? [faultsTable(r)] : []),
     ),
     section(
       "regions",
@@ -157,6 +160,16 @@ export async function renderHtml(report: CycleReport): Promise<string> {
       r.summary.change_points ? historyTable(r) : note("No change points."),
     ),
     section("gates", "Phase gates", gatesTable(r)),
+    ...(r.monitoring
+      ? [
+          section(
+            "alerts",
+            "Alerts fired",
+            note(`${r.monitoring.alerts.length} alert(s) reported firing by ${r.monitoring.source}.`),
+            alertsTable(r.monitoring.alerts),
+          ),
+        ]
+      : []),
     section("contracts", "Contract verdicts", contractsTable(r)),
     section(
       "statistics",

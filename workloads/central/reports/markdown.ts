@@ -117,6 +117,16 @@ export function renderMarkdown(report: CycleReport): string {
     out.push(...failures.slice(0, MAX_ROWS));
     if (failures.length > MAX_ROWS) out.push(`- … ${failures.length - MAX_ROWS} more`);
   }
+  if (report.monitoring) {
+    const alerts = report.monitoring.alerts;
+    out.push("", `**Alerts fired** (${alerts.length}, ${escapeMd(report.monitoring.source)})`, "");
+    if (alerts.length === 0) out.push("- none");
+    for (const a of alerts.slice(0, MAX_ROWS))
+      out.push(
+        `- ${escapeMd(a.alert)} (${escapeMd(a.severity)}) in ${escapeMd(a.environment)}: ${escapeMd(a.first_firing_at)} → ${escapeMd(a.last_firing_at)}; action ${mdCode(a.action)}`,
+      );
+    if (alerts.length > MAX_ROWS) out.push(`- … ${alerts.length - MAX_ROWS} more`);
+  }
   out.push(
     "",
     `<sub>tiers central report · plan ${cycle.plan_hash.slice(0, 12)} · the HTML and JSON reports hold every figure</sub>`,

@@ -62,6 +62,27 @@ export function orchestratorMetrics(input: MetricsInput): string {
       samples: p?.latest.p99_ms != null ? [{ labels: env, value: p.latest.p99_ms / 1000 }] : [],
     },
     {
+      name: "tiers_load_p95_seconds",
+      help: "p95 latency of the phase load's latest second.",
+      type: "gauge",
+      samples: p?.latest.p95_ms != null ? [{ labels: env, value: p.latest.p95_ms / 1000 }] : [],
+    },
+    {
+      name: "tiers_load_error_ratio",
+      help: "Share of the phase load's requests in its latest second that failed (connection error or non-2xx), 0..1.",
+      type: "gauge",
+      samples: p?.latest.error_ratio != null ? [{ labels: env, value: p.latest.error_ratio }] : [],
+    },
+    {
+      name: "tiers_sut_memory_percent",
+      help: "The SUT's resident memory in percent of its allocation, latest sample.",
+      type: "gauge",
+      samples:
+        p?.latest.rss_bytes != null
+          ? [{ labels: env, value: (p.latest.rss_bytes / p.environment.resources.memory_bytes) * 100 }]
+          : [],
+    },
+    {
       name: "tiers_sut_cpu_percent",
       help: "The SUT's CPU use in percent of its allocation, latest sample.",
       type: "gauge",

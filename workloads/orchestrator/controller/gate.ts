@@ -1,5 +1,6 @@
 import type { GateRule, PlanPhase } from "../../../tiers/plan/schema.js";
 import type { GateOutcome, PhaseSummary } from "../../shared/cycle.js";
+import type { FaultRecovery } from "./recovery.js";
 
 /** What was measured during a phase, in the plan's canonical units. */
 export interface PhaseObservation {
@@ -19,6 +20,8 @@ export interface PhaseObservation {
   readonly recovered_after_ms?: number | null;
   /** Results of the phase whose status is failed or invalid. */
   readonly contract_failures: number;
+  /** Detection and recovery of each fault applied in the phase (none: no fault was applied). */
+  readonly fault_recoveries?: readonly FaultRecovery[];
   /** Any other metric a suite's own condition may name. */
   readonly extra?: Readonly<Record<string, number | null>>;
 }
@@ -107,6 +110,8 @@ export function evaluateRule(rule: GateRule, phase: PlanPhase, obs: PhaseObserva
             : `healthy again ${obs.recovered_after_ms} ms after the faults were undone (limit ${rule.within_ms} ms)`,
       };
     }
+    case "fault_recovery_missed":
+      return evaluateFaultRecovery(rule, obs, base);
     case "contract_failed":
       return {
         ...base,
@@ -133,6 +138,44 @@ export function evaluateRule(rule: GateRule, phase: PlanPhase, obs: PhaseObserva
       };
     }
   }
+}
+
+/**
+ * fault_recovery_missed: fails when a fault of the phase was detected later than
+ * `detect_within_ms` after its injection, or took longer than `within_ms` from its first failed
+ * probe to healthy again (never healthy again counts). A fault no probe saw fail is no miss: there
+ * was nothing to detect or recover from. `observed` is the worst recovery in ms.
+ */
+function evaluateFaultRecovery(
+  rule: GateRule,
+  obs: PhaseObservation,
+  base: Omit<GateOutcome, "outcome">,
+): GateOutcome {
+  const faults = obs.fault_recoveries ?? [];
+  if (faults.length === 0)
+    return { ...base, observed: null, outcome: "not_evaluated", note: "no fault was applied in this phase" };
+  const detectLimit = rule.detect_within_ms ?? Number.POSITIVE_INFINITY;
+  const recoverLimit = rule.within_ms ?? Number.POSITIVE_INFINITY;
+  const misses: string[] = [];
+  for (const f of faults) {
+    if (f.detection_ms === null) continue;
+    if (f.detection_ms > detectLimit)
+      misses.push(`${f.scenario} detected after ${f.detection_ms} ms (limit ${detectLimit} ms)`);
+    if (f.recovery_ms === null) misses.push(`${f.scenario} not healthy again`);
+    else if (f.recovery_ms > recoverLimit)
+      misses.push(`${f.scenario} recovered after ${f.recovery_ms} ms (limit ${recoverLimit} ms)`);
+  }
+  const recoveries = faults.map((f) => f.recovery_ms).filter((v): v is number => v !== null);
+  const seen = faults.filter((f) => f.detection_ms !== null).length;
+  return {
+    ...base,
+    observed: recoveries.length > 0 ? Math.max(...recoveries) : null,
+    outcome: misses.length > 0 ? "fail" : "pass",
+    note:
+      misses.length > 0
+        ? misses.join("; ")
+        : `${seen} of ${faults.length} faults seen by the probe, each detected and recovered within the limits`,
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { PhaseSummary } from "../../shared/cycle.js";
 import type { Result } from "../../shared/result.js";
 import { judgeBand, memoryPercent } from "../sampler/band.js";
 import { evaluateGate, type PhaseObservation } from "./gate.js";
+import type { FaultRecovery } from "./recovery.js";
 
 /** What a phase produced, gathered by the phase runner. */
 export interface PhaseOutcome {
@@ -18,6 +19,8 @@ export interface PhaseOutcome {
   readonly rssBytes: readonly number[];
   readonly sutDown: boolean;
   readonly recoveredAfterMs: number | null | undefined;
+  /** Detection and recovery of each fault applied. */
+  readonly faultRecoveries?: readonly FaultRecovery[];
   /** The rate the load aimed at (mean over steps), null without load. */
   readonly targetRps: number | null;
 }
@@ -92,6 +95,9 @@ export function summarizePhase(
     memory: stats(memValues),
     sut_down: outcome.sutDown,
     ...(outcome.recoveredAfterMs !== undefined ? { recovered_after_ms: outcome.recoveredAfterMs } : {}),
+    ...(outcome.faultRecoveries && outcome.faultRecoveries.length > 0
+      ? { fault_recoveries: outcome.faultRecoveries }
+      : {}),
     contract_failures: outcome.testResults.filter((r) => r.status === "failed" || r.status === "invalid")
       .length,
   };

@@ -13,6 +13,7 @@ import type { EnvStore } from "../storage/env-store.js";
 import { loadSegments, loadTest } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 import { runBounded } from "./pool.js";
+import { AUTOMATION_TARGETS, RecoveryProbe, type FaultRecovery } from "./recovery.js";
 import type { CycleProgress } from "./progress.js";
 import { waitHealthy, type EnvironmentRuntime } from "./runtime.js";
 
@@ -137,7 +138,9 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
             ts_ms: s.ts_ms,
             rps: s.rps,
             p99_ms: s.p99_ms,
+            p95_ms: s.p95_ms,
             errors: s.errors + s.non_2xx,
+            error_ratio: (s.errors + s.non_2xx) / Math.max(1, s.responses + s.errors),
           });
         },
       });
@@ -154,14 +157,22 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
     if (store.commitResult(result)) progress.results[result.status] += 1;
   });
 
-  // The chaos phase's faults on their schedule.
+  // The chaos phase's faults on their schedule (the plan's seeded order), each measured for
+  // detection and recovery (recovery.ts) against the phase's fault_recovery_missed rule, else
+  // seed 001's automation targets.
   // After each fault is undone: how long until the SUT answers its health check again (null: never).
   const recoveries: (number | null)[] = [];
+  const faultRecoveries: FaultRecovery[] = [];
   const recoveryRule = phase.gate.find((r) => r.check === "sut_not_recovered");
+  const targetRule = phase.gate.find((r) => r.check === "fault_recovery_missed");
+  const detectWithinMs = targetRule?.detect_within_ms ?? AUTOMATION_TARGETS.detection_ms;
+  const recoverWithinMs = targetRule?.within_ms ?? AUTOMATION_TARGETS.recovery_ms;
+  const phaseEndsAt = startedAt.getTime() + phase.duration_ms;
+  const probeUrl = new URL("/healthz", runtime.targetUrl).toString();
   const faultsDone = Promise.all(
-    phase.faults.map(async (f) => {
+    phase.faults.map(async (f, index) => {
       await sleep(f.at_ms, undefined, { signal: stop.signal }).catch(() => undefined);
-      if (!runtime.faults) {
+      if (!runtime.faults && !runtime.cluster) {
         emit({
           ts_ms: Date.now(),
           phase: phase.name,
@@ -172,12 +183,39 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
         return;
       }
       if (stop.signal.aborted) return;
-      const record = await runFault(createLocalInjector(f.scenario, runtime.faults), {
+      const injector = runtime.faults
+        ? createLocalInjector(f.scenario, runtime.faults)
+        : runtime.cluster!.injector(f.scenario, { cycleId, phase: phase.name, index });
+      const probe = new RecoveryProbe({ url: probeUrl, scenario: f.scenario });
+      const record = await runFault(injector, {
         phase: phase.name,
         durationMs: f.duration_ms,
         signal: stop.signal,
-        emit,
+        emit: (e) => {
+          emit(e);
+          if (e.kind === "fault.applied") probe.start(e.ts_ms);
+        },
       });
+      if (probe.started) {
+        const measured = await probe.finish({
+          detectWithinMs,
+          recoverWithinMs,
+          until: phaseEndsAt,
+          signal: stop.signal,
+        });
+        faultRecoveries.push(measured);
+        emit({
+          ts_ms: Date.now(),
+          phase: phase.name,
+          kind: "fault.recovery",
+          scenario: f.scenario,
+          detail: {
+            ...measured,
+            detection_target_ms: detectWithinMs,
+            recovery_target_ms: recoverWithinMs,
+          },
+        });
+      }
       if (record.outcome === "undone") {
         const ms = await waitHealthy(runtime.healthUrl, recoveryRule?.within_ms ?? 30_000);
         recoveries.push(ms);
@@ -191,6 +229,16 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
       }
     }),
   );
+  // No chaos resource outlives its phase: whatever an undo could not delete, the cycle's sweep does.
+  const sweepCycle = async (): Promise<void> => {
+    if (!runtime.cluster) return;
+    try {
+      for (const s of await runtime.cluster.sweep(cycleId))
+        event("fault.swept", { kind: s.kind, name: s.name, when: "phase end" });
+    } catch (error) {
+      event("fault.sweep_failed", { error: (error as Error).message });
+    }
+  };
 
   let status: "completed" | "aborted" = "completed";
   let failure: unknown;
@@ -203,6 +251,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
     await Promise.allSettled([loadDone, testsDone, faultsDone]);
   } finally {
     input.signal.removeEventListener("abort", onCycleAbort);
+    if (phase.faults.length > 0) await sweepCycle();
   }
   if (stop.signal.aborted) status = "aborted";
 
@@ -242,6 +291,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
       rssBytes: rss,
       sutDown,
       recoveredAfterMs,
+      faultRecoveries,
       targetRps: targets.length
         ? targets.reduce((n, s) => n + s.rps * s.duration_ms, 0) /
           targets.reduce((n, s) => n + s.duration_ms, 0)

@@ -10,6 +10,9 @@ export interface LatestFigures {
   rps: number | null;
   p99_ms: number | null;
   errors: number | null;
+  /** (errors + non-2xx) / (responses + errors) of the latest second, 0..1. */
+  error_ratio: number | null;
+  p95_ms: number | null;
   cpu_pct: number | null;
   rss_bytes: number | null;
 }
@@ -39,6 +42,8 @@ export class CycleProgress {
     rps: null,
     p99_ms: null,
     errors: null,
+    error_ratio: null,
+    p95_ms: null,
     cpu_pct: null,
     rss_bytes: null,
   };

@@ -1,3 +1,4 @@
+import type { ClusterFaults } from "../faults/chaos-mesh/injector.js";
 import type { LocalFaultEnvironment } from "../faults/registry.js";
 
 /**
@@ -19,7 +20,9 @@ export interface EnvironmentRuntime {
   readonly cores: number;
   /** The local injectors' handles; undefined where faults are injected by something else (Chaos Mesh). */
   readonly faults?: LocalFaultEnvironment;
-  /** Why faults cannot be injected here, when `faults` is undefined. */
+  /** The cluster target's injectors (Chaos Mesh), when the SUT is external and TIERS_FAULTS=chaos-mesh. */
+  readonly cluster?: ClusterFaults;
+  /** Why faults cannot be injected here, when neither `faults` nor `cluster` is set. */
   readonly faultsUnavailable?: string;
 }
 

@@ -78,7 +78,13 @@ export async function runFault(injector: FaultInjector, window: FaultWindow): Pr
     }
   } catch (error) {
     applyError = message(error);
-    emit("fault.apply_failed", { error: applyError });
+    // An API refusal keeps its HTTP status and Status reason (403 Forbidden, 409 AlreadyExists …).
+    const e = error as { status?: unknown; reason?: unknown };
+    emit("fault.apply_failed", {
+      error: applyError,
+      ...(typeof e?.status === "number" ? { status: e.status } : {}),
+      ...(typeof e?.reason === "string" && e.reason !== "" ? { reason: e.reason } : {}),
+    });
   }
   try {
     const detail = await injector.undo(ctx);
