@@ -15,6 +15,7 @@ import { environmentDefaultDeny } from "./rules/environment-default-deny.js";
 import { environmentNoExposure } from "./rules/environment-no-exposure.js";
 import { ephemeralExpiry } from "./rules/ephemeral-expiry.js";
 import { hostAccess } from "./rules/host-access.js";
+import { jobTtl } from "./rules/job-ttl.js";
 import { lifecycleTags } from "./rules/lifecycle-tags.js";
 import { noPlaintextSecrets } from "./rules/no-plaintext-secrets.js";
 import { pinnedImages } from "./rules/pinned-images.js";
@@ -43,6 +44,7 @@ export const POLICY_GROUPS: Readonly<Record<string, readonly AnyPolicy[]>> = {
     containerReadOnlyRoot,
     pinnedImages,
     workloadProbes,
+    jobTtl,
   ],
   data: [
     s3Encryption,

@@ -3,7 +3,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupSizing } from "../../tiers/infra/sizing.js";
 import { childrenOf, type Children } from "../shared/children.js";
-import { irsaTrustPolicy, managedPolicyArn, serviceTrustPolicy } from "./iam-documents.js";
+import { createClusterAutoscaler } from "./autoscaler.js";
+import {
+  autoscalerClusterTag,
+  irsaTrustPolicy,
+  managedPolicyArn,
+  serviceTrustPolicy,
+} from "./iam-documents.js";
 import { eksKubeconfig } from "./kubeconfig.js";
 
 /** Every control-plane log EKS can send to CloudWatch. */
@@ -215,6 +221,14 @@ export function createEksCluster(
     },
     c.optsWith(k8sProvider, { dependsOn: [ebsCsi] }),
   );
+  createClusterAutoscaler(c, {
+    clusterName: args.clusterName,
+    region: args.region,
+    oidcProviderArn: oidc.arn,
+    issuerUrl,
+    k8sProvider,
+    dependsOn: [nodeGroup],
+  });
   return {
     k8sProvider,
     kubeconfig,
@@ -275,8 +289,13 @@ function createNodeGroup(
       launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
       updateConfig: { maxUnavailable: 1 },
       labels: { ...(args.nodeLabels ?? {}) },
+      // What cluster-autoscaler discovers (EKS also puts these on the group's Auto Scaling group).
+      tags: {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        [autoscalerClusterTag(args.clusterName)]: "owned",
+      },
     },
-    // An autoscaler (a later issue) moves desiredSize between min and max; do not fight it.
+    // cluster-autoscaler (autoscaler.ts) moves desiredSize between min and max; do not fight it.
     c.opts({ dependsOn: [...nodeRole.attachments, vpcCni], ignoreChanges: ["scalingConfig.desiredSize"] }),
   );
 }

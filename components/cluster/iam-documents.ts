@@ -58,3 +58,42 @@ export function irsaTrustPolicy(
 export function managedPolicyArn(name: string): string {
   return `arn:aws:iam::aws:policy/${name}`;
 }
+
+/** The tag EKS puts on a managed node group's Auto Scaling group, and cluster-autoscaler discovers it by. */
+export function autoscalerClusterTag(clusterName: string): string {
+  return `k8s.io/cluster-autoscaler/${clusterName}`;
+}
+
+/**
+ * cluster-autoscaler's permissions (its AWS provider's documented minimum): read the Auto Scaling
+ * groups, instance types and launch templates anywhere; change the size of, and terminate instances
+ * in, only the Auto Scaling groups tagged as this cluster's.
+ */
+export function clusterAutoscalerPolicy(clusterName: string): string {
+  return policy(
+    {
+      Sid: "Describe",
+      Effect: "Allow",
+      Action: [
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeLaunchConfigurations",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DescribeTags",
+        "ec2:DescribeImages",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:GetInstanceTypesFromInstanceRequirements",
+        "eks:DescribeNodegroup",
+      ],
+      Resource: "*",
+    },
+    {
+      Sid: "ScaleOwnGroups",
+      Effect: "Allow",
+      Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+      Resource: "*",
+      Condition: { StringEquals: { [`aws:ResourceTag/${autoscalerClusterTag(clusterName)}`]: "owned" } },
+    },
+  );
+}

@@ -17,6 +17,12 @@ import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import { createLoadJobAccess } from "./load-jobs.js";
 import { createOrchestratorCertificate } from "./orchestrator-certificate.js";
 import {
+  createSutAutoscaler,
+  createWorkflowController,
+  createWorkflowTemplate,
+  sutMaxReplicas,
+} from "./workflow.js";
+import {
   deployIperf3,
   deployOrchestrator,
   deploySut,
@@ -318,6 +324,31 @@ export function createIsolatedEnvironment(
       ...(args.chaos ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : []),
     ],
   });
+  // Autoscaling: the SUT between its replicas and what the quota holds, on seed 001's figures.
+  createSutAutoscaler(c, meta("sut", "sut"), sut.deployment, {
+    min: args.sut.replicas,
+    max: sutMaxReplicas(args.quota, args.sizes, args.sut.replicas),
+  });
+  // Workflows: the environment's own Argo controller and the plan as its WorkflowTemplate, after
+  // the CRDs (args.dependsOn holds the platform's CRD release).
+  const controller = createWorkflowController(c, namespace, [ns, ...(args.dependsOn ?? [])]);
+  createWorkflowTemplate(
+    c,
+    args.planJson,
+    {
+      image: args.images.orchestrator,
+      environment: args.id,
+      tier: args.tier,
+      region: args.region,
+      namespace,
+      sutPort: args.sut.port,
+      iperf3Port: IPERF3_PORT,
+      ...(args.bundles ? { bundlesRegion: args.bundles.region } : {}),
+      labels: labels(),
+    },
+    [controller, ...(args.dependsOn ?? [])],
+  );
+
   const service = orchestrator.service.metadata.name;
   return {
     namespace,

@@ -53,6 +53,8 @@ function deployWithService(
     readonly kubeApi?: boolean;
     readonly servicePorts: k8s.types.input.core.v1.ServicePort[];
     readonly dependsOn?: pulumi.Resource[];
+    /** An autoscaler owns the replica count after creation. */
+    readonly autoscaled?: boolean;
   },
 ): { deployment: k8s.apps.v1.Deployment; service: k8s.core.v1.Service } {
   const labels = w.labels(app);
@@ -77,7 +79,10 @@ function deployWithService(
         },
       },
     },
-    w.c.opts(spec.dependsOn ? { dependsOn: spec.dependsOn } : {}),
+    w.c.opts({
+      ...(spec.dependsOn ? { dependsOn: spec.dependsOn } : {}),
+      ...(spec.autoscaled ? { ignoreChanges: ["spec.replicas"] } : {}),
+    }),
   );
   const service = new k8s.core.v1.Service(
     w.c.name(app),
@@ -161,6 +166,8 @@ export function deploySut(
   const probe = { httpGet: { path: sut.healthPath, port: "http" } };
   return deployWithService(w, "sut", {
     replicas: sut.replicas,
+    // The SUT's HorizontalPodAutoscaler moves it between its minimum and maximum (workflow.ts).
+    autoscaled: true,
     container: hardenedContainer({
       name: "sut",
       image: w.images.sut,

@@ -9,6 +9,8 @@ import type { Lifecycle } from "../shared/labels.js";
 import { createCertificates } from "./certificates.js";
 import { RegionMonitoring } from "./monitoring/region-monitoring.js";
 import { createChaosMesh } from "./chaos-mesh.js";
+import { createMetricsServer } from "./autoscaling.js";
+import { createWorkflowCrds } from "./workflows.js";
 
 export const REGION_PLATFORM_TYPE = "tiers:platform:RegionPlatform";
 
@@ -104,6 +106,11 @@ export function createRegionPlatform(
   const ready: pulumi.Resource[] = [];
   const certificates = createCertificates(name, args, providers, parent);
   ready.push(...certificates.ready);
+  // Workflows: Argo's CRDs once per cluster; each environment's WorkflowTemplate waits for them.
+  ready.push(createWorkflowCrds(name, parent, providers.kubernetes, args.dependsOn));
+  // Autoscaling: the HPAs' resource metrics (EKS; a kubeconfig cluster brings its own).
+  if (args.mode === "eks")
+    ready.push(createMetricsServer(name, parent, providers.kubernetes, args.dependsOn));
   let monitoring: RegionMonitoring | undefined;
   if (args.monitoring) {
     if (!providers.random) {

@@ -8,7 +8,13 @@ import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STACKS_DIR } from "../../stacks/config/source.js";
 import { captureStack } from "../../runners/infra/capture.js";
-import { get, isProviderType, SECRET_MARKER, type CapturedGraph } from "../../runners/infra/graph.js";
+import {
+  get,
+  isProviderType,
+  SECRET_MARKER,
+  type CapturedGraph,
+  type CapturedResource,
+} from "../../runners/infra/graph.js";
 import { MOCK_SECRET_PREFIX } from "../../runners/infra/mock-state.js";
 import { loadCatalog } from "../../tiers/catalog.js";
 import { INSTANCE_TYPES } from "../../tiers/infra/instance-types.js";
@@ -17,6 +23,7 @@ import { parseBytes } from "../../tiers/units.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 import type { TierName } from "../../tiers/schema/names.js";
 import { allows, list, type Statement } from "../components/iam-match.js";
+import { get as pget } from "../../policies/lib/props.js";
 import { GraphView, packageOf, type PlainContainer } from "./graph-view.js";
 
 const catalog = loadCatalog();
@@ -489,4 +496,196 @@ describe("stack local", () => {
         .sort(),
     ).toStrictEqual(["pulumi:providers:kubernetes", "pulumi:providers:random", "pulumi:providers:tls"]);
   });
+});
+
+describe.each(["chaos", "ultimate", "local"])("stack %s: workflows and autoscaling (issue 14)", (stack) => {
+  const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
+  const RELEASE = "kubernetes:helm.sh/v3:Release";
+  const WFT = "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate";
+  const releases = (chart: string) =>
+    view(stack)
+      .ofType(RELEASE)
+      .filter((r) => pget(r.inputs, ["chart"]) === chart);
+
+  it("installs Argo's CRDs once per cluster (full schemas, no controller, no cluster-wide templates), pinned", () => {
+    const clusters = view(stack).ofType("tiers:cluster:RegionCluster").length;
+    const crds = releases("argo-workflows").filter(
+      (r) => pget(r.inputs, ["values", "crds", "install"]) === true,
+    );
+    expect(crds).toHaveLength(clusters);
+    for (const r of crds) {
+      expect(pget(r.inputs, ["version"])).toBe("1.0.18");
+      expect(pget(r.inputs, ["values", "crds"])).toStrictEqual({ install: true, keep: true, full: true });
+      expect(pget(r.inputs, ["values", "controller", "replicas"])).toBe(0);
+      expect(pget(r.inputs, ["values", "controller", "clusterWorkflowTemplates", "enabled"])).toBe(false);
+      expect(pget(r.inputs, ["values", "server", "enabled"])).toBe(false);
+    }
+  });
+
+  it("runs a namespaced Argo controller and the plan's WorkflowTemplate in every environment, after the CRDs", () => {
+    const envs = outputs(stack).environments;
+    const crdUrns = new Set(
+      releases("argo-workflows")
+        .filter((r) => pget(r.inputs, ["values", "crds", "install"]) === true)
+        .map((r) => r.urn),
+    );
+    const templates = view(stack).ofType(WFT);
+    expect(templates).toHaveLength(Object.keys(envs).length);
+    for (const [id, e] of Object.entries(envs)) {
+      const controller = releases("argo-workflows").find(
+        (r) => pget(r.inputs, ["namespace"]) === e.namespace,
+      );
+      expect(controller, id).toBeDefined();
+      expect(pget(controller!.inputs, ["version"])).toBe("1.0.18");
+      expect(pget(controller!.inputs, ["values", "singleNamespace"])).toBe(true);
+      expect(pget(controller!.inputs, ["values", "crds", "install"])).toBe(false);
+      expect(pget(controller!.inputs, ["values", "createAggregateRoles"])).toBe(false);
+      expect(pget(controller!.inputs, ["values", "controller", "clusterWorkflowTemplates", "enabled"])).toBe(
+        false,
+      );
+      const t = templates.find((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      expect(pget(t.inputs, ["metadata", "name"])).toBe(`cycle-${id}`);
+      expect(t.dependencies).toContain(controller!.urn);
+      expect(t.dependencies.some((d) => crdUrns.has(d))).toBe(true);
+      // The template runs this environment's plan: its phases in order, each gate deciding the next.
+      const configMap = view(stack)
+        .ofType("kubernetes:core/v1:ConfigMap")
+        .find((c) => pget(c.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      const plan = JSON.parse(pget(configMap.inputs, ["data", "plan.json"]) as string) as CyclePlan;
+      const env = plan.environments.find((x) => x.id === id)!;
+      const names = (pget(t.inputs, ["spec", "templates"]) as { name: string }[]).map((x) => x.name);
+      expect(names.filter((n) => /^phase-[a-z]+$/.test(n))).toStrictEqual(
+        env.phases.map((p) => `phase-${p.name}`),
+      );
+    }
+  });
+
+  it("gives every environment's SUT an autoscaling/v2 HPA with seed 001's figures, within the quota", () => {
+    const h = catalog.monitoring.autoscaling.horizontal;
+    for (const e of Object.values(outputs(stack).environments)) {
+      const hpa = view(stack)
+        .ofType(HPA)
+        .filter((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace);
+      expect(hpa).toHaveLength(1);
+      const spec = hpa[0]!.inputs.spec as {
+        scaleTargetRef: unknown;
+        metrics: unknown;
+        behavior: unknown;
+        minReplicas: number;
+        maxReplicas: number;
+      };
+      expect(spec.scaleTargetRef).toStrictEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "sut" });
+      expect(spec.metrics).toStrictEqual([
+        {
+          type: "Resource",
+          resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+        },
+        {
+          type: "Resource",
+          resource: { name: "memory", target: { type: "Utilization", averageUtilization: 75 } },
+        },
+      ]);
+      expect([h.targets.cpu_utilization_pct, h.targets.memory_utilization_pct]).toStrictEqual([70, 75]);
+      expect(spec.behavior).toStrictEqual({
+        scaleUp: {
+          stabilizationWindowSeconds: 60,
+          selectPolicy: "Max",
+          policies: [{ type: "Pods", value: 2, periodSeconds: 60 }],
+        },
+        scaleDown: {
+          stabilizationWindowSeconds: 300,
+          selectPolicy: "Max",
+          policies: [{ type: "Pods", value: 1, periodSeconds: 300 }],
+        },
+      });
+      const sut = view(stack)
+        .ofType("kubernetes:apps/v1:Deployment")
+        .find(
+          (d) =>
+            pget(d.inputs, ["metadata", "namespace"]) === e.namespace &&
+            pget(d.inputs, ["metadata", "name"]) === "sut",
+        )!;
+      expect(spec.minReplicas).toBe(pget(sut.inputs, ["spec", "replicas"]));
+      expect(spec.maxReplicas).toBeGreaterThanOrEqual(spec.minReplicas);
+      // maxReplicas SUT limits fit the quota beside the orchestrator's and iperf3's.
+      const quota = view(stack)
+        .ofType("kubernetes:core/v1:ResourceQuota")
+        .find((q) => pget(q.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      const cpu = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
+      const limit = (d: CapturedResource) =>
+        cpu(
+          pget(d.inputs, [
+            "spec",
+            "template",
+            "spec",
+            "containers",
+            0,
+            "resources",
+            "limits",
+            "cpu",
+          ]) as string,
+        );
+      const fixed = ["orchestrator", "iperf3"].map((n) =>
+        view(stack)
+          .ofType("kubernetes:apps/v1:Deployment")
+          .find(
+            (d) =>
+              pget(d.inputs, ["metadata", "namespace"]) === e.namespace &&
+              pget(d.inputs, ["metadata", "name"]) === n,
+          )!,
+      );
+      expect(fixed.reduce((t, d) => t + limit(d), 0) + spec.maxReplicas * limit(sut)).toBeLessThanOrEqual(
+        cpu(pget(quota.inputs, ["spec", "hard", "limits.cpu"]) as string),
+      );
+    }
+  });
+
+  const eks = stack !== "local";
+  it(
+    eks
+      ? "runs metrics-server and cluster-autoscaler (IRSA, scoped by the cluster's tag) per cluster"
+      : "kubeconfig mode: no metrics-server or cluster-autoscaler of ours (the cluster brings its own)",
+    () => {
+      const clusters = view(stack).ofType("aws:eks/cluster:Cluster");
+      expect(releases("metrics-server")).toHaveLength(eks ? clusters.length : 0);
+      expect(releases("cluster-autoscaler")).toHaveLength(eks ? clusters.length : 0);
+      for (const cluster of clusters) {
+        const name = pget(cluster.inputs, ["name"]) as string;
+        const tag = `k8s.io/cluster-autoscaler/${name}`;
+        const group = view(stack)
+          .ofType("aws:eks/nodeGroup:NodeGroup")
+          .find((g) => pget(g.inputs, ["tags", tag]) === "owned")!;
+        expect(pget(group.inputs, ["tags", "k8s.io/cluster-autoscaler/enabled"])).toBe("true");
+        const ca = releases("cluster-autoscaler").find(
+          (r) => pget(r.inputs, ["values", "autoDiscovery", "clusterName"]) === name,
+        )!;
+        expect(pget(ca.inputs, ["version"])).toBe("9.46.6");
+        const roleArn = pget(ca.inputs, [
+          "values",
+          "rbac",
+          "serviceAccount",
+          "annotations",
+          "eks.amazonaws.com/role-arn",
+        ]);
+        expect(typeof roleArn).toBe("string");
+        const role = view(stack)
+          .ofType("aws:iam/role:Role")
+          .find((r) => r.urn.endsWith("-cluster-autoscaler") && ca.urn.includes(r.name.split("-")[0]!));
+        expect(role).toBeDefined();
+        const trust = JSON.parse(pget(role!.inputs, ["assumeRolePolicy"]) as string) as {
+          Statement: Statement[];
+        };
+        const cond = trust.Statement[0]!.Condition!.StringEquals as Record<string, string>;
+        expect(Object.values(cond)).toContain("system:serviceaccount:kube-system:cluster-autoscaler");
+        const inline = view(stack)
+          .ofType("aws:iam/rolePolicy:RolePolicy")
+          .find((p) => p.urn.endsWith("-cluster-autoscaler"))!;
+        const doc = JSON.parse(pget(inline.inputs, ["policy"]) as string) as { Statement: Statement[] };
+        const scale = doc.Statement.find((s) => list(s.Action).includes("autoscaling:SetDesiredCapacity"))!;
+        expect(scale.Condition).toStrictEqual({ StringEquals: { [`aws:ResourceTag/${tag}`]: "owned" } });
+        const sizing = pget(group.inputs, ["scalingConfig"]) as { minSize: number; maxSize: number };
+        expect(sizing.maxSize).toBeGreaterThan(sizing.minSize);
+      }
+    },
+  );
 });

@@ -38,6 +38,7 @@ describe("the pack", () => {
         "container-read-only-root",
         "pinned-images",
         "workload-probes",
+        "job-ttl",
       ],
       data: [
         "s3-encryption",

@@ -112,6 +112,16 @@ const PROGRAM_BREAKS: [string, Expected][] = [
     },
   ],
   [
+    "job-ttl",
+    {
+      policy: "job-ttl",
+      type: "kubernetes:batch/v1:Job",
+      name: "load",
+      message:
+        "Job tiers-env-1/load: has no ttlSecondsAfterFinished (finished Jobs are kept for ever); set spec.ttlSecondsAfterFinished (seconds, e.g. 3600)",
+    },
+  ],
+  [
     "s3-encryption",
     {
       policy: "s3-encryption",

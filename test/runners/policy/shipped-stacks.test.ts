@@ -45,11 +45,19 @@ describe.each(SHIPPED)("stack %s", (stack) => {
 describe("what the policies had to check", () => {
   /** Policies with nothing to check in a stack of that kind, and why. */
   const IDLE: Record<string, readonly string[]> = {
-    // no RDS (the central stack's), no RoleBinding, not ephemeral
-    eks: ["rds-encrypted-private", "s3-inbox-writers", "cross-namespace-binding", "ephemeral-expiry"],
+    // no RDS (the central stack's), no RoleBinding, not ephemeral; no Job (the load Jobs are the
+    // orchestrator's, made at run time and checked with policies/lib/jobs.ts where they are rendered)
+    eks: [
+      "rds-encrypted-private",
+      "s3-inbox-writers",
+      "cross-namespace-binding",
+      "ephemeral-expiry",
+      "job-ttl",
+    ],
     // the central analysis stack: ECS on Fargate (no Kubernetes object, node group or EKS cluster), not ephemeral;
     // its task images are pinned by the stack config's schema (test-tiers:central.images)
     central: [
+      "job-ttl",
       "container-non-root",
       "container-read-only-root",
       "container-resources",
@@ -67,6 +75,7 @@ describe("what the policies had to check", () => {
     ],
     // kubeconfig mode: nothing of AWS at all
     kubeconfig: [
+      "job-ttl",
       "rds-encrypted-private",
       "s3-inbox-writers",
       "cross-namespace-binding",
