@@ -167,6 +167,18 @@ export const SUT_METRICS = {
     labels: [],
     help: "Requests being answered.",
   },
+  sessions: {
+    name: "sut_sessions",
+    type: "gauge",
+    labels: [],
+    help: "Sessions in the session cache.",
+  },
+  sessionBytes: {
+    name: "sut_session_cache_bytes",
+    type: "gauge",
+    labels: [],
+    help: "Bytes the session cache holds (sessions × session size).",
+  },
 } as const satisfies Record<string, ExportedMetric>;
 
 /** The standard process metrics both programs export (counter, gauge, gauge; no labels). */

@@ -19,7 +19,10 @@ export interface SutMetrics {
   readonly written: Counter;
 }
 
-export function createSutMetrics(inflight: () => number): SutMetrics {
+export function createSutMetrics(
+  inflight: () => number,
+  sessions: () => { readonly count: number; readonly bytes: number } = () => ({ count: 0, bytes: 0 }),
+): SutMetrics {
   const registry = new Registry();
   const registers = [registry];
   registerProcessMetrics(registry);
@@ -28,6 +31,20 @@ export function createSutMetrics(inflight: () => number): SutMetrics {
     registers,
     collect() {
       this.set(inflight());
+    },
+  });
+  new Gauge({
+    ...spec(M.sessions),
+    registers,
+    collect() {
+      this.set(sessions().count);
+    },
+  });
+  new Gauge({
+    ...spec(M.sessionBytes),
+    registers,
+    collect() {
+      this.set(sessions().bytes);
     },
   });
   return {

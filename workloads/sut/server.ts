@@ -114,20 +114,11 @@ export interface Sut {
 
 export function createSut(options: SutOptions): Sut {
   let inflight = 0;
-  const { registry, requests, requestErrors, duration, injected, writes, written } = createSutMetrics(
-    () => inflight,
-  );
-
   const sessionOptions = options.sessions ?? DEFAULT_SESSION_CACHE;
   const sessions = new SessionCache(sessionOptions);
-  registry.add(new Sampled("sut_sessions", "Sessions in the session cache.", "gauge", () => sessions.size));
-  registry.add(
-    new Sampled(
-      "sut_session_cache_bytes",
-      "Bytes the session cache holds (sessions × session size).",
-      "gauge",
-      () => sessions.size * sessionOptions.bytes,
-    ),
+  const { registry, requests, requestErrors, duration, injected, writes, written } = createSutMetrics(
+    () => inflight,
+    () => ({ count: sessions.size, bytes: sessions.size * sessionOptions.bytes }),
   );
 
   let errorDebt = 0;
