@@ -36,7 +36,9 @@ describe("tiers preview-offline", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:apps\/v1:Deployment +6$/));
     expect(lines).toContainEqual(expect.stringMatching(/^aws:eks\/nodeGroup:NodeGroup +1$/));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^125 resources: 113 cloud\/cluster objects, 8 components, 4 providers; program /),
+      expect.stringMatching(
+        /^125 resources: 113 cloud\/cluster objects, 8 components, 4 providers; program /,
+      ),
     );
   });
 

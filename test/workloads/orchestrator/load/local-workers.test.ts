@@ -257,7 +257,7 @@ describe("workers are stopped on every path", () => {
       expect(pids.every(isAlive)).toBe(true);
       child.kill(signal);
       const result = await child;
-      const last = JSON.parse((result.stdout).at(-1)!) as {
+      const last = JSON.parse(result.stdout.at(-1)!) as {
         totals: { requests: number };
         workers: { problem?: string; requests: number }[];
       };
