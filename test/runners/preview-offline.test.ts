@@ -37,12 +37,12 @@ describe("tiers preview-offline", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^aws:eks\/nodeGroup:NodeGroup +1$/));
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^125 resources: 113 cloud\/cluster objects, 8 components, 4 providers; program /,
+        /^150 resources: 137 cloud\/cluster objects, 9 components, 4 providers; program /,
       ),
     );
   });
 
-  it("shows Chaos Mesh per region and one chaos Role per environment in the chaos stack", async () => {
+  it("shows Chaos Mesh, cert-manager with one Certificate per environment, Argo, autoscaling and monitoring in the chaos stack", async () => {
     const r = await tiers("preview-offline", "chaos");
     expect(r.exitCode, r.stderr).toBe(0);
     const lines = r.stdout.split("\n");
@@ -52,11 +52,49 @@ describe("tiers preview-offline", () => {
         /[├└]─ us-east-1-chaos-mesh {2}kubernetes:helm\.sh\/v3:Release {2}\[us-east-1-k8s\]$/,
       ),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:helm\.sh\/v3:Release +1$/));
+    // The region's releases: Chaos Mesh, Argo's CRDs, metrics-server, cluster-autoscaler, the
+    // monitoring stack (kube-prometheus-stack, Loki, Promtail, Tempo, the OTel collector), and one
+    // namespaced Argo controller per environment.
+    for (const release of [
+      "chaos-mesh",
+      "argo-crds",
+      "metrics-server",
+      "cluster-autoscaler",
+      "kps",
+      "loki",
+      "promtail",
+      "tempo",
+      "otel-collector",
+    ])
+      expect(lines).toContainEqual(
+        expect.stringMatching(new RegExp(`[├└]─ us-east-1-${release} {2}kubernetes:helm\\.sh/v3:Release `)),
+      );
     expect(lines).toContainEqual(
-      expect.stringMatching(/^kubernetes:rbac\.authorization\.k8s\.io\/v1:Role +1$/),
+      expect.stringMatching(/[├└]─ env-1-argo-workflows {2}kubernetes:helm\.sh\/v3:Release /),
     );
-    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:core\/v1:Namespace +2$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:helm\.sh\/v3:Release +10$/));
+    // cert-manager: the component, a self-signed and a CA ClusterIssuer, the CA and one
+    // Certificate per environment's orchestrator.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/[├└]─ us-east-1-cert-manager {2}kubernetes-cert-manager:index:CertManager /),
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:cert-manager\.io\/v1:ClusterIssuer +2$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:cert-manager\.io\/v1:Certificate +2$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/[├└]─ env-1-orchestrator-tls {2}kubernetes:cert-manager\.io\/v1:Certificate /),
+    );
+    // Per environment: the chaos Role and the load-Jobs Role; the WorkflowTemplate; the SUT's HPA.
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^kubernetes:rbac\.authorization\.k8s\.io\/v1:Role +2$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^kubernetes:argoproj\.io\/v1alpha1:WorkflowTemplate +1$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^kubernetes:autoscaling\/v2:HorizontalPodAutoscaler +1$/),
+    );
+    // Namespaces: the environment's, chaos-mesh, cert-manager, monitoring and argo's CRD home.
+    expect(lines).toContainEqual(expect.stringMatching(/^kubernetes:core\/v1:Namespace +5$/));
   });
 
   it("prints the captured graph as JSON with --json, secrets redacted", async () => {
