@@ -97,7 +97,7 @@ export function processesOf(needle: string, groups: readonly number[] = []): str
 
 /** The orchestrators the run reported: environment, pid (= its process group) and port. */
 export function orchestratorsOf(output: string): { env: string; pid: number; port: number }[] {
-  return [...output.matchAll(/^(env-\d+): orchestrator pid (\d+) on http:\/\/127\.0\.0\.1:(\d+)/gm)].map(
+  return [...output.matchAll(/^(env-\d+): orchestrator pid (\d+) on https:\/\/127\.0\.0\.1:(\d+)/gm)].map(
     (m) => ({
       env: m[1]!,
       pid: Number(m[2]),
