@@ -149,6 +149,8 @@ async function start(env: NodeJS.ProcessEnv = {}): Promise<Started> {
     dataDir: join(dir, "data"),
     environment: planEnv.id,
     tokenFile,
+    // Telemetry, not transport, is under test here: plain HTTP, asked for explicitly.
+    insecureHttp: true,
     env: { ...process.env, ...env },
     onLine: (s, line) => {
       if (s === "stderr") stderr.push(line);
