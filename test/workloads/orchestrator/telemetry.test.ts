@@ -274,7 +274,7 @@ describe("orchestrator telemetry offline: metrics, logs at the phase's level, tr
     expect(tests.every((t) => phaseIds.has(t.parent_span_id!))).toBe(true);
     expect(new Set(spans.map((x) => x.trace_id)).size).toBe(1);
 
-    const cdb = await openCentralDb(`sqlite:${join(s.dir, "central.db")}`, { create: true });
+    const cdb = await openCentralDb(join(s.dir, "central.db"), { create: true });
     try {
       await migrateToLatest(cdb);
       expect((await importBundle(cdb, path, { keyring })).status).toBe("imported");
