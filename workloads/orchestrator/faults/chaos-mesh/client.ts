@@ -71,16 +71,21 @@ export class ChaosMeshClient {
     }
   }
 
+  /** The API's address of one resource in this namespace. */
+  private target(kind: ChaosKind, name: string) {
+    return {
+      group: CHAOS_MESH_GROUP,
+      version: CHAOS_MESH_VERSION,
+      namespace: this.namespace,
+      plural: CHAOS_KINDS[kind],
+      name,
+    };
+  }
+
   /** Deletes one resource; resolves false when it was already gone (404). */
   async delete(kind: ChaosKind, name: string): Promise<boolean> {
     try {
-      await this.api.deleteNamespacedCustomObject({
-        group: CHAOS_MESH_GROUP,
-        version: CHAOS_MESH_VERSION,
-        namespace: this.namespace,
-        plural: CHAOS_KINDS[kind],
-        name,
-      });
+      await this.api.deleteNamespacedCustomObject(this.target(kind, name));
       return true;
     } catch (error) {
       if (describeKubeError(error).status === 404) return false;
@@ -91,13 +96,7 @@ export class ChaosMeshClient {
   /** Whether the resource exists now. */
   async exists(kind: ChaosKind, name: string): Promise<boolean> {
     try {
-      await this.api.getNamespacedCustomObject({
-        group: CHAOS_MESH_GROUP,
-        version: CHAOS_MESH_VERSION,
-        namespace: this.namespace,
-        plural: CHAOS_KINDS[kind],
-        name,
-      });
+      await this.api.getNamespacedCustomObject(this.target(kind, name));
       return true;
     } catch (error) {
       if (describeKubeError(error).status === 404) return false;
