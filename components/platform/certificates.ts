@@ -68,7 +68,18 @@ export function createCertificates(
   };
   const ns = new k8s.core.v1.Namespace(
     `${name}-cert-manager-ns`,
-    { metadata: { name: CERT_MANAGER_NAMESPACE, labels } },
+    {
+      metadata: {
+        name: CERT_MANAGER_NAMESPACE,
+        // cert-manager's controller, webhook and cainjector run as non-root with every capability
+        // dropped and the runtime's seccomp profile (the chart's defaults): restricted admits them.
+        labels: {
+          ...labels,
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "latest",
+        },
+      },
+    },
     opts({ dependsOn: [...args.dependsOn] }),
   );
   const manager = new certmanager.CertManager(

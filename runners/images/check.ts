@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
+import { TLS_MOUNT } from "../../components/environment/workloads.js";
+import { createRunCa } from "../local/run-ca.js";
 import type { Engine } from "./engine.js";
 import { IMAGE_SPECS, imageRef, projectVersion, DEFAULT_REGISTRY, type ImageName } from "./images.js";
 
@@ -69,15 +74,33 @@ export async function orphanScenario(
 }
 
 /** How each image runs for its checks: what it needs beside a read-only root. */
-function runSpec(name: ImageName): { env: string[]; volumes: string[]; args: string[] } {
+async function runSpec(
+  name: ImageName,
+  scratch: string,
+): Promise<{ env: string[]; volumes: string[]; args: string[] }> {
   switch (name) {
-    case "orchestrator":
-      // As in a pod: an environment id, a token, a volume on /data (its local SUT starts inside).
+    case "orchestrator": {
+      // As in a pod: an environment id, a token, a volume on /data (its local SUT starts inside),
+      // and a server certificate where cert-manager's Secret is mounted: the API serves only
+      // HTTPS unless told --insecure-http, and the healthcheck asks over HTTPS.
+      const ca = await createRunCa("tiers images check");
+      const issued = await ca.issueServer("orchestrator image-check", ["localhost", "127.0.0.1"]);
+      const dir = join(scratch, "tls");
+      await mkdir(dir, { mode: 0o755 });
+      await writeFile(join(dir, "tls.crt"), issued.cert, { mode: 0o444 });
+      await writeFile(join(dir, "tls.key"), issued.key, { mode: 0o400 });
+      await chown(join(dir, "tls.key"), IMAGE_UID, IMAGE_UID);
       return {
-        env: ["TIERS_ENVIRONMENT=image-check", `TIERS_API_TOKEN=${randomBytes(16).toString("hex")}`],
-        volumes: ["/data"],
+        env: [
+          "TIERS_ENVIRONMENT=image-check",
+          `TIERS_API_TOKEN=${randomBytes(16).toString("hex")}`,
+          `TIERS_TLS_CERT_FILE=${TLS_MOUNT}/tls.crt`,
+          `TIERS_TLS_KEY_FILE=${TLS_MOUNT}/tls.key`,
+        ],
+        volumes: ["/data", `${dir}:${TLS_MOUNT}:ro`],
         args: [],
       };
+    }
     case "sut":
       return { env: [], volumes: [], args: [] };
     case "base":
@@ -142,7 +165,8 @@ export async function checkImages(options: {
     record(image, "ENTRYPOINT starts with tini", entry?.[0] === "tini", JSON.stringify(entry));
 
     const name = `tiers-check-${spec.name}-${randomBytes(4).toString("hex")}`;
-    const { env, volumes, args } = runSpec(spec.name);
+    const scratch = await mkdtemp(join(tmpdir(), "tiers-image-check-"));
+    const { env, volumes, args } = await runSpec(spec.name, scratch);
     const run = await execa(
       engine,
       [
@@ -207,6 +231,7 @@ export async function checkImages(options: {
       }
     } finally {
       await execa(engine, ["rm", "-f", "-v", name], { reject: false });
+      await rm(scratch, { recursive: true, force: true });
     }
     const orphan = await orphanScenario(engine, image, ["tini", "--"]);
     record(

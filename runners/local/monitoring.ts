@@ -31,6 +31,8 @@ export interface LocalMonitoringOptions {
   /** The plan's time scale: the scrape interval and every alert's `for` shrink with the phases. */
   readonly timeScale: number;
   readonly signal: AbortSignal;
+  /** PEM of the run's CA, when the orchestrators serve HTTPS: Prometheus scrapes them verified. */
+  readonly orchestratorCa?: string;
 }
 
 const BINARIES = { prometheus: "prometheus", alertmanager: "prometheus-alertmanager" } as const;
@@ -87,6 +89,8 @@ export class LocalMonitoring {
     await writeFile(join(this.dir, RULES_FILE), renderRulesFile(rules));
     const [promPort, amPort] = [await freePort(), await freePort()];
     await writeFile(join(this.dir, "alertmanager.yml"), renderLocalAlertmanagerConfig());
+    const caFile = join(this.dir, "orchestrator-ca.pem");
+    if (o.orchestratorCa !== undefined) await writeFile(caFile, o.orchestratorCa);
     await writeFile(
       join(this.dir, "prometheus.yml"),
       renderLocalPrometheusConfig({
@@ -94,6 +98,7 @@ export class LocalMonitoring {
         environments: o.environments,
         alertmanager: `127.0.0.1:${amPort}`,
         ruleFile: join(this.dir, RULES_FILE),
+        ...(o.orchestratorCa !== undefined ? { orchestratorCaFile: caFile } : {}),
       }),
     );
     this.alertmanagerUrl = `http://127.0.0.1:${amPort}`;

@@ -82,6 +82,7 @@ export class LocalProcessTarget implements RunTarget {
         monitoring: this.options.monitoring,
         timeScale: context.plan.options.time_scale,
         signal: context.signal,
+        orchestratorCa: ca.cert,
         environments: environments.map((e) => ({
           id: e.id,
           orchestrator: `127.0.0.1:${e.process.port}`,

@@ -76,7 +76,7 @@ describe(".github/workflows/pr.yml", () => {
     expect(test.permissions).toMatchObject({ "security-events": "write" });
   });
 
-  it("previews every EKS stack with the policy pack, only when credentials are configured", () => {
+  it("previews every AWS stack (the EKS tiers and central) with the policy pack, only when credentials are configured", () => {
     expect(preview.strategy!.matrix.stack.sort()).toStrictEqual(shippedStacks().filter((s) => s !== "local"));
     expect(preview.env!.HAS_CREDENTIALS).toContain("secrets.AWS_ROLE_TO_ASSUME");
     const gated = preview.steps.filter((s) => s.if === "env.HAS_CREDENTIALS == 'true'");

@@ -8,6 +8,11 @@ import type { ReachedEnvironment, RunTarget, TargetContext } from "../../cycle/t
 import { OrchestratorClient } from "../../cycle/orchestrator-client.js";
 import { captureStack } from "../../infra/capture.js";
 import type { CapturedGraph } from "../../infra/graph.js";
+import {
+  ORCHESTRATOR_SERVICE,
+  ORCHESTRATOR_TLS_SECRET,
+} from "../../../components/environment/orchestrator-certificate.js";
+import { createRunCa, type RunCa } from "../run-ca.js";
 import { listByLabel, podman, podmanQuiet } from "./podman.js";
 import {
   containerOf,
@@ -103,7 +108,10 @@ async function inspectPod(id: string): Promise<StartedPod> {
 }
 
 /** The real values of the environment's Secrets, by what the orchestrator's pod does with them. */
-function secretValues(env: CapturedEnvironment): { values: SecretValues; token: string } {
+async function secretValues(
+  env: CapturedEnvironment,
+  ca: RunCa,
+): Promise<{ values: SecretValues; token: string; servername: string }> {
   const orchestrator = env.deployments.orchestrator!;
   const c = containerOf(orchestrator);
   const envVars = (c.env ?? []) as {
@@ -125,9 +133,20 @@ function secretValues(env: CapturedEnvironment): { values: SecretValues; token: 
     );
   const token = randomBytes(32).toString("base64url");
   const pair = generateKeyPairSync("ed25519");
+  // cert-manager's part, which podman has not: the Certificate the program registers for the
+  // orchestrator, issued by the run's CA into the Secret the pod mounts, for the same DNS names.
+  const certificate = env.certificates.find((c) => c.secretName === ORCHESTRATOR_TLS_SECRET);
+  if (!certificate)
+    throw new TiersError(
+      ExitCode.Internal,
+      `environment ${env.id}: the program registers no Certificate for the orchestrator's Secret ${ORCHESTRATOR_TLS_SECRET}`,
+    );
+  const issued = await ca.issueServer(`orchestrator ${env.id}`, certificate.dnsNames);
   return {
     token,
+    servername: `${ORCHESTRATOR_SERVICE}.${env.namespace}.svc`,
     values: {
+      [ORCHESTRATOR_TLS_SECRET]: { "tls.crt": issued.cert, "tls.key": issued.key },
       [tokenRef.name]: { [tokenRef.key]: token },
       [keyVolume.secret.secretName]: {
         "private.pem": pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
@@ -160,6 +179,8 @@ export class LocalContainerTarget implements RunTarget {
   private readonly networks: string[] = [];
   private readonly waiters: ResultPromise[] = [];
   private dir: string | undefined;
+  /** The run's CA: it issues each orchestrator's certificate, as cert-manager does on a cluster. */
+  private ca: RunCa | undefined;
   private logDir: string | undefined;
 
   constructor(private readonly options: ContainerTargetOptions) {}
@@ -189,6 +210,7 @@ export class LocalContainerTarget implements RunTarget {
       );
     if (signal.aborted) throw new TiersError(ExitCode.Interrupted, "interrupted before the pods started");
     const captured = environmentsFromCapture(graph);
+    this.ca = await createRunCa(`tiers local run ${context.cycleId}`);
     const ids = captured.map((e) => e.id).sort();
     const want = plan.environments.map((e) => e.id).sort();
     if (JSON.stringify(ids) !== JSON.stringify(want))
@@ -225,7 +247,7 @@ export class LocalContainerTarget implements RunTarget {
       what: `creating network ${network}`,
     });
 
-    const { values, token } = secretValues(env);
+    const { values, token, servername } = await secretValues(env, this.ca!);
     for (const secret of env.secrets) {
       const { name, json } = renderSecret(secret, values, render);
       this.secrets.push(name);
@@ -308,7 +330,8 @@ export class LocalContainerTarget implements RunTarget {
     const port =
       ((containerOf(env.deployments.orchestrator!).ports ?? []) as { containerPort: number }[])[0]
         ?.containerPort ?? 8080;
-    const url = `http://${orchPod.ip}:${port}`;
+    const url = `https://${orchPod.ip}:${port}`;
+    const tls = { ca: this.ca!.cert, servername };
     const container = orchPod.containers[0]!;
     const waiter = execa("podman", ["wait", container.id], { reject: false });
     this.waiters.push(waiter);
@@ -316,8 +339,8 @@ export class LocalContainerTarget implements RunTarget {
       const logs = await podmanQuiet(["logs", "--tail", "3", container.id]);
       return `orchestrator container ${container.name} exited (${r.stdout.trim() || `podman wait ${String(r.exitCode)}`})${logs.ok ? `: ${logs.out.split("\n").join(" | ")}` : ""}`;
     });
-    await this.waitReady(url, container.name, signal);
-    const client = new OrchestratorClient(url, token);
+    const client = new OrchestratorClient(url, token, { tls });
+    await this.waitReady(client, container.name, signal);
     const { keyring_line } = await client.publicKey();
     const plan = context.plan.environments.find((p) => p.id === env.id)!;
     return {
@@ -330,15 +353,21 @@ export class LocalContainerTarget implements RunTarget {
     };
   }
 
-  private async waitReady(url: string, container: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Waits until the orchestrator answers `/healthz` over HTTPS, verified against the run's CA and
+   * the Service's DNS name: a refused certificate ends the wait at once with its reason.
+   */
+  private async waitReady(client: OrchestratorClient, container: string, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
+    let last = "";
     for (;;) {
       if (signal.aborted) throw new TiersError(ExitCode.Interrupted, "interrupted while the pods started");
       try {
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) return;
-      } catch {
-        // not listening yet
+        await client.check();
+        return;
+      } catch (error) {
+        last = (error as Error).message;
+        if (/certificate|TLS 1\.3/.test(last)) throw error; // a refusal, not a pod still starting
       }
       const state = await podmanQuiet(["inspect", "--format", "{{.State.Status}}", container]);
       if (state.ok && state.out !== "running" && state.out !== "created" && state.out !== "configured") {
@@ -354,7 +383,7 @@ export class LocalContainerTarget implements RunTarget {
       if (Date.now() > deadline)
         throw new TiersError(
           ExitCode.Infrastructure,
-          `container ${container} did not answer ${url}/healthz within ${READY_TIMEOUT_MS / 1000} s`,
+          `container ${container} did not answer ${client.baseUrl}/healthz within ${READY_TIMEOUT_MS / 1000} s (${last})`,
         );
       await sleep(500);
     }

@@ -16,6 +16,8 @@ export interface CapturedEnvironment {
   readonly deployments: Readonly<Record<string, Obj>>;
   /** Service name → the selector of the pods behind it. */
   readonly services: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The cert-manager Certificates of the namespace: the Secret each fills and its DNS names. */
+  readonly certificates: readonly { readonly secretName: string; readonly dnsNames: readonly string[] }[];
 }
 
 const meta = (o: Obj) =>
@@ -64,6 +66,10 @@ export function environmentsFromCapture(graph: CapturedGraph): CapturedEnvironme
       claims: inNamespace("kubernetes:core/v1:PersistentVolumeClaim", ns),
       deployments,
       services,
+      certificates: inNamespace("kubernetes:cert-manager.io/v1:Certificate", ns).map((c) => {
+        const spec = (c.spec ?? {}) as { secretName?: string; dnsNames?: string[] };
+        return { secretName: String(spec.secretName), dnsNames: spec.dnsNames ?? [] };
+      }),
     };
   });
 }

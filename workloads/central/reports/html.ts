@@ -57,7 +57,28 @@ details summary{cursor:pointer;color:#2b5cab;margin:6px 0}
 footer{margin-top:36px;font-size:12px;color:#5b6475}
 `;
 
+/** Every inline data set of a chart spec (its own and its layers'). */
+function inlineValues(spec: unknown): unknown[][] {
+  if (spec === null || typeof spec !== "object") return [];
+  const o = spec as {
+    data?: { values?: unknown };
+    layer?: unknown[];
+    vconcat?: unknown[];
+    hconcat?: unknown[];
+  };
+  const own = Array.isArray(o.data?.values) ? [o.data.values as unknown[]] : [];
+  return [...own, ...[...(o.layer ?? []), ...(o.vconcat ?? []), ...(o.hconcat ?? [])].flatMap(inlineValues)];
+}
+
+/** A chart as inline SVG; a chart with nothing to draw says so instead (Vega refuses empty scales). */
 async function chart(spec: TopLevelSpec, label: string): Promise<Raw> {
+  const sets = inlineValues(spec);
+  if (sets.length > 0 && sets.every((v) => v.length === 0))
+    return el(
+      "p",
+      { class: "note", "aria-label": label },
+      `No ${label} figures were recorded in this cycle.`,
+    );
   return el("figure", { class: "chart", "aria-label": label }, new Raw(await renderSvg(spec)));
 }
 
