@@ -101,6 +101,14 @@ export async function buildImages(options: BuildOptions): Promise<BuiltImage[]> 
       ...(ca !== undefined ? ["--secret", `id=ca,src=${ca}`] : []),
       "--label",
       `${INPUTS_LABEL}=${inputs}`,
+      // The Dockerfiles' LABELs take these from the build args; podman 4.3 (buildah) may reuse a
+      // cached LABEL layer made with other values, so the engine sets them on the image as well.
+      "--label",
+      `org.opencontainers.image.version=${tag}`,
+      "--label",
+      `org.opencontainers.image.revision=${rev}`,
+      "--label",
+      `org.opencontainers.image.source=${SOURCE_URL}`,
       ...Object.entries(options.labels ?? {}).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
       context,
     ];

@@ -133,7 +133,9 @@ describe.skipIf(problem !== undefined)("tiers local --runtime containers (real p
           `${e.environment_id}/${phase}`,
         ).toBeGreaterThan(0);
     }
-    expect(text).toMatch(/^imported /m);
+    expect(text).toMatch(/^2 bundles imported into /m);
+    // Over HTTPS, verified against the run's CA as the Service's DNS name (cert-manager's part).
+    expect(text.match(/^env-\d: pods .* orchestrator https:\/\/[\d.]+:\d+$/gm)?.length, text).toBe(2);
 
     // Each pod's env, args, mounts and security context are what the program registered.
     const captured = environmentsFromCapture(target.graph!);
