@@ -32,10 +32,12 @@ describe("dashboards and rules use only what the exporters export", () => {
     const sutUrl = `http://127.0.0.1:${(sut.server.address() as AddressInfo).port}`;
     // One request so the SUT's per-route histogram declares its series.
     await fetch(`${sutUrl}/work`).then((r) => r.text());
-    for (const url of [`${orchestrator.process.url}/metrics`, `${sutUrl}/metrics`]) {
-      const text = await fetch(url).then((r) => r.text());
-      for (const n of exposed(text)) names.add(n);
-    }
+    // The orchestrator over HTTPS verified against its CA (as Prometheus scrapes it); the SUT plain.
+    const texts = [
+      await orchestrator.fetch("/metrics").then((r) => r.text()),
+      await fetch(`${sutUrl}/metrics`).then((r) => r.text()),
+    ];
+    for (const text of texts) for (const n of exposed(text)) names.add(n);
   }, 60_000);
   afterAll(async () => {
     sut.server.closeAllConnections();
