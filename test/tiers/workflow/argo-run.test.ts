@@ -88,7 +88,12 @@ async function bothWays(
     "--env",
     "env-1",
   ]).then((r) => r);
-  expect(rc.stderr).toBe("");
+  // run-cycle's stderr is its structured log (pino, one JSON object a line): nothing else, no
+  // error-level entry, and it ends the cycle.
+  const logLines = rc.stderr.split("\n").filter(Boolean);
+  const entries = logLines.map((l) => JSON.parse(l) as { level: number; msg: string });
+  expect(entries.filter((e) => e.level >= 50)).toStrictEqual([]);
+  expect(entries.at(-1)?.msg).toBe("cycle.ended");
   // run-cycle reads TIERS_SUT_URL from its environment like the steps do.
   return { workflow: record(wfData, `${name}-wf`), runCycle: record(rcData, `${name}-rc`), run };
 }
