@@ -44,7 +44,7 @@ describe("tiers policy check", () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe(
-      `Policy pack test-tiers@v0.1.0: ${POLICIES.length} policies (11 resource, 12 stack), applied offline under Pulumi's mock runtime`,
+      `Policy pack test-tiers@v0.1.0: ${POLICIES.length} policies (12 resource, 13 stack), applied offline under Pulumi's mock runtime`,
     );
     for (const s of ["local", "base", "stress", "chaos", "ultimate"])
       expect(lines).toContainEqual(
@@ -61,7 +61,7 @@ describe("tiers policy check", () => {
     expect(r.exitCode).toBe(8);
     expect(r.stdout.split("\n").slice(1)).toStrictEqual([
       "",
-      `Stack base-20260501-0930 (${file}): 18 resources, 2 mandatory violations`,
+      `Stack base-20260501-0930 (${file}): 19 resources, 2 mandatory violations`,
       "    - [mandatory]  host-access  (kubernetes:apps/v1:Deployment: sut)",
       "      urn:pulumi:base-20260501-0930::test-tiers::kubernetes:apps/v1:Deployment::sut",
       `      ${POLICIES.find((p) => p.name === "host-access")!.description}`,
@@ -136,8 +136,8 @@ describe("tiers policy check", () => {
     expect(r.stderr).toBe(
       [
         "error: unknown stacks: mega, nope",
-        '  stacks/Pulumi.mega.yaml (file): unknown stack mega: no such stack file (got "mega", expected one of base, chaos, local, stress, ultimate, or --stack-file)',
-        '  stacks/Pulumi.nope.yaml (file): unknown stack nope: no such stack file (got "nope", expected one of base, chaos, local, stress, ultimate, or --stack-file)',
+        '  stacks/Pulumi.mega.yaml (file): unknown stack mega: no such stack file (got "mega", expected one of base, central, chaos, local, stress, ultimate, or --stack-file)',
+        '  stacks/Pulumi.nope.yaml (file): unknown stack nope: no such stack file (got "nope", expected one of base, central, chaos, local, stress, ultimate, or --stack-file)',
       ].join("\n"),
     );
   });
