@@ -162,6 +162,16 @@ const PROGRAM_BREAKS: [string, Expected][] = [
     },
   ],
   [
+    "s3-inbox-writers",
+    {
+      policy: "s3-inbox-writers",
+      type: "aws:s3/bucketPolicy:BucketPolicy",
+      name: "central-inbox",
+      message:
+        "inbox bucket tiers-central-inbox-… (central-inbox): statement Open lets every principal put objects; statement Open allows puts on arn:aws:s3:::tiers-central-inbox-d808c0746b8a/*, not one environment's inbox/<env>/* prefix; it lets no environment put bundles (no writer under inbox/<env>/)",
+    },
+  ],
+  [
     "rds-encrypted-private",
     {
       policy: "rds-encrypted-private",
