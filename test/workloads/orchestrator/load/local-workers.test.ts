@@ -178,16 +178,18 @@ describe("local load workers against a loopback server", () => {
 
   it.each([
     [
+      "crashes",
       "crash",
       /^load worker 1: exited with code 3 before its report, 2 seconds reported and kept \(stderr: worker: out of file descriptors\)$/,
     ],
     [
+      "writes a malformed line",
       "malformed",
       /^load worker 1: wrote a malformed line 4: ts_ms: Invalid input: expected number, received undefined; stopped, what it sent before is kept$/,
     ],
   ])(
-    "a worker that %ss is named in the Result's reason, and what it sent is kept",
-    async (mode, reason) => {
+    "a worker that %s is named in the Result's reason, and what it sent is kept",
+    async (_, mode, reason) => {
       process.env.FLAKY_MODE = mode;
       const run = startLocalWorkers(
         { url: t.url, connections: 2, rps: 100, durationS: 2 },
