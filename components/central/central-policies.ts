@@ -1,5 +1,6 @@
 /** IAM and resource policy documents of the central stack. Pure functions of plain strings. */
 import { policy, type PolicyStatement } from "../cluster/iam-documents.js";
+import { tlsOnlyStatement } from "../storage/bundle-policies.js";
 
 /** Where environments put bundles in the inbox bucket: `inbox/<env id>/`. */
 export const INBOX_PREFIX = "inbox/";
@@ -17,22 +18,13 @@ export interface InboxWriter {
   readonly principal: string;
 }
 
-const tlsOnly = (bucketArn: string): PolicyStatement => ({
-  Sid: "DenyInsecureTransport",
-  Effect: "Deny",
-  Principal: "*",
-  Action: "s3:*",
-  Resource: [bucketArn, `${bucketArn}/*`],
-  Condition: { Bool: { "aws:SecureTransport": "false" } },
-});
-
 /**
  * The inbox bucket's policy: TLS only; each writer may put objects under its own environment's
  * prefix and nowhere else (an allow on its prefix, and a deny on every other key, so a broader
  * grant on the role's side cannot widen it).
  */
 export function inboxBucketPolicy(bucketArn: string, writers: readonly InboxWriter[]): string {
-  const statements: PolicyStatement[] = [tlsOnly(bucketArn)];
+  const statements: PolicyStatement[] = [tlsOnlyStatement(bucketArn)];
   writers.forEach((w, i) => {
     statements.push(
       {
@@ -56,7 +48,7 @@ export function inboxBucketPolicy(bucketArn: string, writers: readonly InboxWrit
 
 /** The reports bucket: TLS only; read with IAM credentials or a presigned URL. */
 export function reportsBucketPolicy(bucketArn: string): string {
-  return policy(tlsOnly(bucketArn));
+  return policy(tlsOnlyStatement(bucketArn));
 }
 
 /** S3 may send the inbox bucket's notifications to the queue, and nothing else may. */

@@ -14,7 +14,16 @@ export const ORCHESTRATOR_TLS_SECRET = "orchestrator-tls";
  */
 export function orchestratorDnsNames(namespace: string): string[] {
   const s = ORCHESTRATOR_SERVICE;
-  return [s, `${s}.${namespace}`, `${s}.${namespace}.svc`, `${s}.${namespace}.svc.cluster.local`];
+  const svc = orchestratorServerName(namespace);
+  return [s, `${s}.${namespace}`, svc, `${svc}.cluster.local`];
+}
+
+/**
+ * The name a runner verifies the orchestrator's certificate by (and sends as SNI): its Service's
+ * `<service>.<namespace>.svc`, reached through a port-forward or a pod address.
+ */
+export function orchestratorServerName(namespace: string, service: string = ORCHESTRATOR_SERVICE): string {
+  return `${service}.${namespace}.svc`;
 }
 
 /**

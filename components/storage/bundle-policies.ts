@@ -1,20 +1,25 @@
-import { policy } from "../cluster/iam-documents.js";
+import { policy, type PolicyStatement } from "../cluster/iam-documents.js";
 
 /** The key prefix an environment writes its bundles under: `bundles/<env id>/` (the slash matters: env-1 ≠ env-10). */
 export function bundlePrefix(environmentId: string): string {
   return `bundles/${environmentId}/`;
 }
 
-/** Deny every request to the bucket that does not use TLS. */
-export function tlsOnlyBucketPolicy(bucketArn: string): string {
-  return policy({
+/** The statement that denies every request to the bucket that does not use TLS. */
+export function tlsOnlyStatement(bucketArn: string): PolicyStatement {
+  return {
     Sid: "DenyInsecureTransport",
     Effect: "Deny",
     Principal: "*",
     Action: "s3:*",
     Resource: [bucketArn, `${bucketArn}/*`],
     Condition: { Bool: { "aws:SecureTransport": "false" } },
-  });
+  };
+}
+
+/** Deny every request to the bucket that does not use TLS. */
+export function tlsOnlyBucketPolicy(bucketArn: string): string {
+  return policy(tlsOnlyStatement(bucketArn));
 }
 
 /**

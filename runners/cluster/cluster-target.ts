@@ -1,4 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import { orchestratorServerName } from "../../components/environment/orchestrator-certificate.js";
 import { ExitCode, TiersError } from "../../tiers/errors.js";
 import { API_BUNDLE_SOURCE, s3BundleSource } from "../cycle/bundle-source.js";
 import { OrchestratorClient } from "../cycle/orchestrator-client.js";
@@ -62,8 +63,8 @@ export function forwardToOrchestrator(
 }
 
 /** The name the orchestrator's certificate must carry: its Service's, as cert-manager issued it. */
-export function orchestratorServerName(env: ClusterEnvironment): string {
-  return `${env.service}.${env.namespace}.svc`;
+export function clusterServerName(env: ClusterEnvironment): string {
+  return orchestratorServerName(env.namespace, env.service);
 }
 
 /**
@@ -79,7 +80,7 @@ export function defaultClient(environment: ClusterEnvironment, baseUrl: string):
       `${environment.id}: the stack's outputs have no orchestratorCa, so its orchestrator's certificate cannot be verified (is cert-manager's CA Certificate Ready? pulumi up again once it is)`,
     );
   return new OrchestratorClient(`https://${baseUrl}`, environment.token, {
-    tls: { ca: environment.ca, servername: orchestratorServerName(environment) },
+    tls: { ca: environment.ca, servername: clusterServerName(environment) },
   });
 }
 

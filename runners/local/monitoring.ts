@@ -89,8 +89,8 @@ export class LocalMonitoring {
     await writeFile(join(this.dir, RULES_FILE), renderRulesFile(rules));
     const [promPort, amPort] = [await freePort(), await freePort()];
     await writeFile(join(this.dir, "alertmanager.yml"), renderLocalAlertmanagerConfig());
-    const caFile = join(this.dir, "orchestrator-ca.pem");
-    if (o.orchestratorCa !== undefined) await writeFile(caFile, o.orchestratorCa);
+    const caFile = o.orchestratorCa !== undefined ? join(this.dir, "orchestrator-ca.pem") : undefined;
+    if (caFile !== undefined) await writeFile(caFile, o.orchestratorCa!);
     await writeFile(
       join(this.dir, "prometheus.yml"),
       renderLocalPrometheusConfig({
@@ -98,7 +98,7 @@ export class LocalMonitoring {
         environments: o.environments,
         alertmanager: `127.0.0.1:${amPort}`,
         ruleFile: join(this.dir, RULES_FILE),
-        ...(o.orchestratorCa !== undefined ? { orchestratorCaFile: caFile } : {}),
+        ...(caFile !== undefined ? { orchestratorCaFile: caFile } : {}),
       }),
     );
     this.alertmanagerUrl = `http://127.0.0.1:${amPort}`;

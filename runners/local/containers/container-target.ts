@@ -5,12 +5,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa, type ResultPromise } from "execa";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
 import type { ReachedEnvironment, RunTarget, TargetContext } from "../../cycle/target.js";
-import { OrchestratorClient } from "../../cycle/orchestrator-client.js";
+import { describeTlsFailure, OrchestratorClient } from "../../cycle/orchestrator-client.js";
 import { captureStack } from "../../infra/capture.js";
 import type { CapturedGraph } from "../../infra/graph.js";
 import {
-  ORCHESTRATOR_SERVICE,
   ORCHESTRATOR_TLS_SECRET,
+  orchestratorServerName,
 } from "../../../components/environment/orchestrator-certificate.js";
 import { createRunCa, type RunCa } from "../run-ca.js";
 import { listByLabel, podman, podmanQuiet } from "./podman.js";
@@ -144,7 +144,7 @@ async function secretValues(
   const issued = await ca.issueServer(`orchestrator ${env.id}`, certificate.dnsNames);
   return {
     token,
-    servername: `${ORCHESTRATOR_SERVICE}.${env.namespace}.svc`,
+    servername: orchestratorServerName(env.namespace),
     values: {
       [ORCHESTRATOR_TLS_SECRET]: { "tls.crt": issued.cert, "tls.key": issued.key },
       [tokenRef.name]: { [tokenRef.key]: token },
@@ -340,7 +340,7 @@ export class LocalContainerTarget implements RunTarget {
       return `orchestrator container ${container.name} exited (${r.stdout.trim() || `podman wait ${String(r.exitCode)}`})${logs.ok ? `: ${logs.out.split("\n").join(" | ")}` : ""}`;
     });
     const client = new OrchestratorClient(url, token, { tls });
-    await this.waitReady(client, container.name, signal);
+    await this.waitReady(client, servername, container.name, signal);
     const { keyring_line } = await client.publicKey();
     const plan = context.plan.environments.find((p) => p.id === env.id)!;
     return {
@@ -357,7 +357,12 @@ export class LocalContainerTarget implements RunTarget {
    * Waits until the orchestrator answers `/healthz` over HTTPS, verified against the run's CA and
    * the Service's DNS name: a refused certificate ends the wait at once with its reason.
    */
-  private async waitReady(client: OrchestratorClient, container: string, signal: AbortSignal): Promise<void> {
+  private async waitReady(
+    client: OrchestratorClient,
+    servername: string,
+    container: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let last = "";
     for (;;) {
@@ -367,7 +372,8 @@ export class LocalContainerTarget implements RunTarget {
         return;
       } catch (error) {
         last = (error as Error).message;
-        if (/certificate|TLS 1\.3/.test(last)) throw error; // a refusal, not a pod still starting
+        // A refused certificate or protocol is an answer, not a pod still starting.
+        if (describeTlsFailure((error as Error).cause, servername) !== undefined) throw error;
       }
       const state = await podmanQuiet(["inspect", "--format", "{{.State.Status}}", container]);
       if (state.ok && state.out !== "running" && state.out !== "created" && state.out !== "configured") {
