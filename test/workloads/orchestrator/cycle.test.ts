@@ -89,6 +89,47 @@ describe("a real short cycle: all seven phases against the sample SUT with real 
     }
   });
 
+  it("measures each injected fault's detection and recovery against seed 001's targets, as on the cluster", () => {
+    const store = EnvStore.open(join(dataDir, "env.db"));
+    try {
+      const events = [...store.events(store.listCycles()[0]!.cycle_id)].filter((e) => e.phase === "chaos");
+      const applied = events.filter((e) => e.kind === "fault.applied").map((e) => e.scenario);
+      expect(applied.length).toBeGreaterThan(0);
+      const measured: Record<string, number | null>[] = [];
+      for (const scenario of applied) {
+        const mine = events.filter((e) => e.scenario === scenario);
+        const kinds = mine.map((e) => e.kind).filter((k) => k.startsWith("fault.") || k === "sut.recovery");
+        expect(kinds, scenario).toStrictEqual([
+          "fault.applied",
+          "fault.undone",
+          "fault.recovery",
+          "sut.recovery",
+        ]);
+        const r = mine.find((e) => e.kind === "fault.recovery")!.detail as Record<string, number | null>;
+        expect(r, scenario).toMatchObject({ detection_target_ms: 30_000, recovery_target_ms: 120_000 });
+        expect(r.injected_at_ms, scenario).toBe(mine[0]!.ts_ms);
+        if (r.detection_ms === null) {
+          expect(r.recovery_ms, scenario).toBeNull();
+        } else {
+          expect(r.detection_ms).toBe(r.first_failed_at_ms! - r.injected_at_ms!);
+          if (r.recovery_ms !== null)
+            expect(r.recovery_ms).toBe(r.healthy_again_at_ms! - r.first_failed_at_ms!);
+        }
+        measured.push(r);
+      }
+      // A fault that stops the SUT answering (a killed or paused SUT) is seen by the probe, and the
+      // SUT answers again within the phase.
+      const seen = measured.filter((r) => r.detection_ms !== null);
+      expect(seen.length, JSON.stringify(measured)).toBeGreaterThan(0);
+      expect(
+        seen.every((r) => r.recovery_ms !== null),
+        JSON.stringify(seen),
+      ).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
   it("exports a bundle that verify-bundle accepts and refuses after any single byte of it changes", async () => {
     const cycleId = run.events.find((e) => e.event === "cycle.ended")!.cycle_id as string;
     const exported = await runOrchestrator(["export", cycleId, "--data-dir", dataDir, "--env", env.id]);
