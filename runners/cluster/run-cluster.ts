@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { databaseCentre, s3InboxCentre, type Centre } from "../cycle/centre.js";
 import { openRunDatabase } from "../cycle/handoff.js";
 import type { OrchestratorClient } from "../cycle/orchestrator-client.js";
 import {
@@ -11,6 +12,7 @@ import {
   type RunControl,
   type RunIo,
 } from "../cycle/run-cycle.js";
+import { centralInboxOf, readCentralStack } from "./central-stack.js";
 import { ClusterTarget } from "./cluster-target.js";
 import type { RunOptions } from "./run-options.js";
 import type { ClusterEnvironment } from "./stack-outputs.js";
@@ -48,7 +50,9 @@ export async function runCluster(
   deps: ClusterRunDeps = {},
 ): Promise<CycleRunResult> {
   const t0 = Date.now();
-  const cdb = await openRunDatabase(options.db);
+  // The centre is reached before anything starts: a wrong database or an undeployed central stack
+  // fails now, not after the run.
+  const { centre, close } = await openCentre(options, deps);
   let wroteStackFile = false;
   try {
     const { auto, ws } = await openWorkspace({
@@ -86,19 +90,75 @@ export async function runCluster(
         cycleId: newCycleId(options.stackName),
         outDir: options.outDir,
         failOn: options.failOn,
-        dbLocation: options.db,
         preflightMs: Date.now() - t0,
       },
-      cdb,
+      centre,
       io,
       control,
     );
   } finally {
-    await cdb.close();
+    await close();
     // `pulumi stack rm` removed the file with the stack; one left after the stack was never created goes too.
     if (wroteStackFile && existsSync(options.stackFile) && !(await stackStillExists(options, deps)))
       await rm(options.stackFile, { force: true });
   }
+}
+
+/**
+ * The run's centre: the results database the runner imports into, or a central stack's S3 inbox
+ * (from the stack's outputs, or named as s3://…), whose importer and report job do the rest.
+ */
+async function openCentre(
+  options: RunOptions,
+  deps: ClusterRunDeps,
+): Promise<{ centre: Centre; close: () => Promise<void> }> {
+  const choice = options.central;
+  if (choice.kind === "database") {
+    const cdb = await openRunDatabase(choice.location);
+    return { centre: databaseCentre(cdb, choice.location), close: () => cdb.close() };
+  }
+  let s3: S3Client | undefined;
+  const client = async (region: string | undefined): Promise<S3Client> => {
+    if (deps.s3For && region) return (s3 ??= await deps.s3For(region));
+    const { centralS3Client } = await import("../../workloads/central/import/s3-client.js");
+    return (s3 ??= centralS3Client(region ? { ...process.env, AWS_REGION: region } : process.env));
+  };
+  if (choice.kind === "inbox") {
+    const description = `the central inbox s3://${choice.inbox.bucket}/${choice.inbox.prefix}`;
+    return {
+      centre: s3InboxCentre({
+        client: () => client(undefined),
+        inbox: choice.inbox,
+        ...(choice.reports ? { reports: choice.reports } : {}),
+        description,
+        ...centreWait(process.env),
+      }),
+      close: () => Promise.resolve(s3?.destroy()),
+    };
+  }
+  const outputs = await readCentralStack(choice.stack, {
+    projectDir: options.projectDir,
+    ...(deps.pulumiCommand ? { pulumiCommand: deps.pulumiCommand } : {}),
+  });
+  const { inbox, reports } = centralInboxOf(outputs);
+  return {
+    centre: s3InboxCentre({
+      client: () => client(outputs.region),
+      inbox,
+      reports,
+      description: `central stack ${outputs.stack} (s3://${inbox.bucket}/${inbox.prefix})`,
+      ...centreWait(process.env),
+    }),
+    close: () => Promise.resolve(s3?.destroy()),
+  };
+}
+
+/** `TIERS_CENTRAL_WAIT_MS` (how long to wait for the centre's importer), `TIERS_CENTRAL_POLL_MS`. */
+function centreWait(env: NodeJS.ProcessEnv): { waitMs?: number; pollMs?: number } {
+  const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+  const waitMs = n(env.TIERS_CENTRAL_WAIT_MS);
+  const pollMs = n(env.TIERS_CENTRAL_POLL_MS);
+  return { ...(waitMs !== undefined ? { waitMs } : {}), ...(pollMs !== undefined ? { pollMs } : {}) };
 }
 
 /** Whether the ephemeral stack exists on the backend (its file is then kept: destroy needs it). */

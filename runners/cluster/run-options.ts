@@ -10,6 +10,7 @@ import { resolveStack } from "../../stacks/config/resolve.js";
 import { key } from "../../stacks/config/schema.js";
 import { PROJECT_DIR } from "../../stacks/config/source.js";
 import { resolveDbLocation } from "../../workloads/central/db/location.js";
+import { resolveCentralChoice, type CentralChoice } from "./central-stack.js";
 import { FAIL_ON, type FailOn } from "../cycle/summary.js";
 import {
   DEFAULT_RUN_OUT,
@@ -54,7 +55,8 @@ export interface RunOptions {
   readonly plan: CyclePlan;
   readonly outDir: string;
   readonly failOn: FailOn;
-  readonly db: string;
+  /** Where the bundles go (`--central`, else TIERS_DB_URL, else the default database). */
+  readonly central: CentralChoice;
 }
 
 /**
@@ -199,7 +201,7 @@ export function resolveRunOptions(
     plan,
     outDir: resolve(flags.out ?? DEFAULT_RUN_OUT),
     failOn: failOn as FailOn,
-    db: resolveDbLocation(flags.central, env),
+    central: resolveCentralChoice(resolveDbLocation(flags.central, env), projectDir, env),
   };
 }
 

@@ -5,11 +5,11 @@ import { ExitCode, TiersError, type ExitCodeValue } from "../../tiers/errors.js"
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 import { formatDuration } from "../../tiers/units.js";
 import type { CycleReport } from "../../workloads/central/analysis/report-model.js";
-import type { CentralDb } from "../../workloads/central/db/connect.js";
+import type { Centre } from "./centre.js";
 import type { ReportFormat } from "../../workloads/central/reports/formats.js";
 import { describeGate, describeLoad } from "../format/plan-text.js";
 import { driveCycle } from "./drive.js";
-import { importAndReport, retrieveBundles, writeRunKeyring } from "./handoff.js";
+import { retrieveBundles, writeRunKeyring, type Retrieved } from "./handoff.js";
 import { ProgressDisplay, type EnvironmentView, type ProgressOutput } from "./progress-display.js";
 import { renderSummary, verdictExitCode, type FailOn } from "./summary.js";
 import type { ReachedEnvironment, RunTarget } from "./target.js";
@@ -43,8 +43,6 @@ export interface CycleRunOptions {
   /** Where the run's directory goes (`<outDir>/<cycleId>`: reports, inbox, keyring, logs). */
   readonly outDir: string;
   readonly failOn: FailOn;
-  /** For the closing line: where the results database is. */
-  readonly dbLocation: string;
   /** What this target will record as skipped, announced before the start and in the summary. */
   readonly skipped?: readonly SkippedPart[];
   /** Time already spent checking before the runner started (options, database, tools), ms. */
@@ -139,7 +137,7 @@ async function teardownOnce(
 export async function runCycleOnTarget(
   target: RunTarget,
   options: CycleRunOptions,
-  cdb: CentralDb,
+  centre: Centre,
   io: RunIo,
   control: RunControl,
 ): Promise<CycleRunResult> {
@@ -172,6 +170,7 @@ export async function runCycleOnTarget(
   let views: EnvironmentView[] = [];
   const problems = new Map<string, string>();
   let display: ProgressDisplay | undefined;
+  let retrievedBundles: readonly Retrieved[] = [];
   let stopped: { error: unknown } | undefined;
   try {
     environments = await target.provision({ plan, cycleId, runDir, signal: control.interrupt, say });
@@ -197,6 +196,7 @@ export async function runCycleOnTarget(
     display?.finish();
     mark("cycles");
     const retrieved = await retrieveBundles(environments, views, inbox, (line) => say(line));
+    retrievedBundles = retrieved.retrieved;
     for (const [env, why] of retrieved.problems) problems.set(env, why);
     mark("retrieve");
   } catch (error) {
@@ -220,18 +220,23 @@ export async function runCycleOnTarget(
   }
 
   const monitoring = target.monitoring?.();
-  const central = await importAndReport(cdb, {
-    inbox,
-    keyringFile,
-    cycleId,
-    reportDir: runDir,
-    ...(monitoring ? { monitoring } : {}),
-  });
+  const central = await centre.take(
+    {
+      inbox,
+      keyringFile,
+      cycleId,
+      reportDir: runDir,
+      retrieved: retrievedBundles,
+      ...(monitoring ? { monitoring } : {}),
+    },
+    say,
+    control.interrupt,
+  );
   mark("central");
   for (const e of central.events) {
     if (e.kind === "rejected")
       problems.set(e.file, `bundle refused by the centre (${e.reason}): ${e.detail}`);
-    if (e.kind === "deferred") problems.set(e.file, `bundle not imported: ${(e.error as Error).message}`);
+    if (e.kind === "deferred") problems.set(e.file, `bundle not imported: ${e.error.message}`);
   }
   say("");
   if (central.report) say(renderSummary(central.report));
@@ -254,7 +259,7 @@ export async function runCycleOnTarget(
   say("");
   const imported = central.events.filter((e) => e.kind === "imported").length;
   const secs = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
-  say(`${imported} bundle${imported === 1 ? "" : "s"} imported into ${options.dbLocation}`);
+  say(`${imported} bundle${imported === 1 ? "" : "s"} imported into ${centre.description}`);
   say(
     `took ${formatDuration(Date.now() - t0)}: checks ${secs(marks.preflight)}, start ${secs(marks.start)}, ` +
       `cycles ${secs(marks.cycles)} (${formatDuration(plan.totals.phase_time_ms)} of phases plus calibration), ` +

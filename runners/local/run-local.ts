@@ -5,6 +5,7 @@ import {
   type RunControl,
   type RunIo,
 } from "../cycle/run-cycle.js";
+import { databaseCentre } from "../cycle/centre.js";
 import { openRunDatabase } from "../cycle/handoff.js";
 import { loadCatalog } from "../../tiers/catalog.js";
 import type { LocalOptions } from "./options.js";
@@ -63,11 +64,10 @@ export async function runLocal(
         cycleId: newCycleId("local"),
         outDir: options.outDir,
         failOn: options.failOn,
-        dbLocation: options.db,
         skipped,
         preflightMs: Date.now() - t0,
       },
-      cdb,
+      databaseCentre(cdb, options.db),
       io,
       control,
     );

@@ -6,6 +6,7 @@ import { formatDuration } from "../../../tiers/units.js";
 import { BundleError } from "../../../workloads/bundle/errors.js";
 import { loadKeyring } from "../../../workloads/bundle/keyring.js";
 import { openResultsDb } from "../../../workloads/central/db/open.js";
+import { resolveDbFlag } from "../../cluster/central-stack.js";
 import { importBundle, type ImportOutcome } from "../../../workloads/central/import/import-bundle.js";
 import { expandBundlePaths, watchInbox, type InboxEvent } from "../../../workloads/central/import/inbox.js";
 import { resolveKeyringLocation } from "../../../workloads/central/db/location.js";
@@ -77,7 +78,7 @@ export async function runImport(paths: string[], flags: ImportFlags): Promise<nu
   const say = (line: string) => process.stdout.write(`${escapeControls(line, { lines: false })}\n`);
   let refused = 0;
   try {
-    const cdb = await openResultsDb(flags.db, true);
+    const cdb = await openResultsDb(await resolveDbFlag(flags.db), true);
     try {
       for (const file of files) {
         if (controller.signal.aborted) break;

@@ -12,6 +12,7 @@ import { renderReport } from "../../../workloads/central/reports/render.js";
 import { renderTable } from "../../format/table.js";
 import type { CompareFlags, ReportFlags } from "./central.js";
 import { openResultsDb } from "../../../workloads/central/db/open.js";
+import { resolveDbFlag } from "../../cluster/central-stack.js";
 
 function formatOf(flag: string | undefined): ReportFormat {
   const format = flag ?? "html";
@@ -22,7 +23,7 @@ function formatOf(flag: string | undefined): ReportFormat {
 
 export async function runReport(cycle: string | undefined, flags: ReportFlags): Promise<void> {
   const format = formatOf(flags.format);
-  const cdb = await openResultsDb(flags.db, false);
+  const cdb = await openResultsDb(await resolveDbFlag(flags.db), false);
   let text: string;
   try {
     const report = await buildCycleReport(cdb.db, {
@@ -42,7 +43,7 @@ export async function runReport(cycle: string | undefined, flags: ReportFlags): 
 }
 
 export async function runCompare(a: string, b: string, flags: CompareFlags): Promise<void> {
-  const cdb = await openResultsDb(flags.db, false);
+  const cdb = await openResultsDb(await resolveDbFlag(flags.db), false);
   try {
     const baseline = await loadCycle(cdb.db, a);
     const candidate = await loadCycle(cdb.db, b);

@@ -8,7 +8,7 @@ import { runCommand } from "../run-command.js";
  */
 
 const DB_HELP =
-  "results database: a SQLite file or postgres://… (default TIERS_DB_URL, then .tiers/central/results.db)";
+  "results database: a SQLite file, postgres://…, or stack:<name> (a central stack's databaseUrl output; PGPASSWORD gives the password) (default TIERS_DB_URL, then .tiers/central/results.db)";
 
 export interface ImportFlags {
   watch?: string;

@@ -37,7 +37,10 @@ export function registerRunCommand(program: Command): void {
       "owner of the ephemeral stack (default: TIERS_OWNER, else the template's test-tiers:owner)",
     )
     .option("--time-scale <x>", "multiply the stack plan's phase durations by x (default 1: the seed's)")
-    .option("--central <location>", "central results database: SQLite path or postgres:// URL (TIERS_DB_URL)")
+    .option(
+      "--central <location>",
+      "where the bundles go: a central stack (stack:<name>, or the name of a stack file with test-tiers:program central), whose importer takes them from its S3 inbox; an inbox as s3://bucket/prefix; or a results database the runner imports into, a SQLite path or postgres:// URL (default TIERS_DB_URL)",
+    )
     .option("--out <dir>", `where the run's reports, inbox and logs go (default: ${DEFAULT_RUN_OUT})`)
     .option("--fail-on <what>", `what fails the run: ${FAIL_ON.join(", ")} (default: gate)`)
     .option("--project-dir <dir>", "the Pulumi project (default: this repository; TIERS_PROJECT_DIR)")
