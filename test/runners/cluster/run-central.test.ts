@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { resolveCentralChoice } from "../../../runners/cluster/central-stack.js";
 import { captureStack } from "../../../runners/infra/capture.js";
 import { ExitCode } from "../../../tiers/errors.js";
 import { formatKeyringLine } from "../../../workloads/bundle/keyring.js";
@@ -19,6 +20,7 @@ import { rawPublicKey } from "../../../workloads/bundle/keys.js";
 import { listObjects } from "../../../workloads/bundle/s3-store.js";
 import { openCentralDb } from "../../../workloads/central/db/connect.js";
 import { REPO_ROOT } from "../../helpers/cli.js";
+import { startPulumiStandIn } from "../../support/pulumi-stand-in.js";
 import { ENV_ID, startClusterWorld, TEMPLATE, type ClusterWorld } from "../../helpers/cluster-run.js";
 import { startTiers, type LocalRun } from "../../helpers/local-run.js";
 
@@ -195,4 +197,66 @@ describe("tiers run --central <central stack>", () => {
     const commands = await world.commands();
     expect(commands.some((c) => c.startsWith("stack init") || c.startsWith("up "))).toBe(false);
   }, 120_000);
+});
+
+describe("what --central names", () => {
+  it("tells a central stack, an S3 inbox and a results database apart", () => {
+    expect(resolveCentralChoice("stack:central-eu", REPO_ROOT, {})).toStrictEqual({
+      kind: "stack",
+      stack: "central-eu",
+    });
+    // A bare name is a stack only where this project has a central stack file of that name.
+    expect(resolveCentralChoice("central", REPO_ROOT, {})).toStrictEqual({ kind: "stack", stack: "central" });
+    expect(resolveCentralChoice("stress", REPO_ROOT, {})).toStrictEqual({
+      kind: "database",
+      location: "stress",
+    });
+    expect(resolveCentralChoice("results.db", REPO_ROOT, {})).toStrictEqual({
+      kind: "database",
+      location: "results.db",
+    });
+    expect(resolveCentralChoice("postgres://tiers@db:5432/results", REPO_ROOT, {}).kind).toBe("database");
+    expect(
+      resolveCentralChoice("s3://tiers-inbox/inbox", REPO_ROOT, {
+        TIERS_REPORTS_URL: "s3://tiers-reports/reports/",
+      }),
+    ).toStrictEqual({
+      kind: "inbox",
+      inbox: { bucket: "tiers-inbox", prefix: "inbox/" },
+      reports: { bucket: "tiers-reports", prefix: "reports/" },
+    });
+    expect(() => resolveCentralChoice("stack:../x", REPO_ROOT, {})).toThrow(
+      '--central: not a stack name (got "stack:../x", expected stack:<name> of letters, digits, _ . -)',
+    );
+    expect(() => resolveCentralChoice("s3://UPPER/x", REPO_ROOT, {})).toThrow(
+      "--central: not an S3 location",
+    );
+  });
+
+  it("tiers central report --db stack:<name> opens the database the stack's outputs name", async () => {
+    const pulumi = await startPulumiStandIn({
+      stacks: {
+        central: {
+          tags: {},
+          resourceCount: 61,
+          lastUpdate: null,
+          outputs: { ...central, databaseUrl: "/nonexistent/central-stack-results.db" },
+        },
+      },
+    });
+    try {
+      const run = startTiers(["central", "report", "--db", "stack:central"], {
+        ...pulumi.env,
+        TIERS_PROJECT_DIR: REPO_ROOT,
+      });
+      const code = await run.exited;
+      expect(run.output()).toContain("no results database at /nonexistent/central-stack-results.db");
+      expect(code).toBe(ExitCode.Infrastructure);
+      expect(
+        (await pulumi.calls()).map((a) => a.filter((x) => x !== "--non-interactive").join(" ")),
+      ).toContain("stack output --json --stack central");
+    } finally {
+      await pulumi.close();
+    }
+  }, 60_000);
 });
