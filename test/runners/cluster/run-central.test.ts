@@ -251,7 +251,7 @@ describe("what --central names", () => {
       });
       const code = await run.exited;
       expect(run.output()).toContain("no results database at /nonexistent/central-stack-results.db");
-      expect(code).toBe(ExitCode.Infrastructure);
+      expect(code).toBe(ExitCode.InvalidConfig);
       expect(
         (await pulumi.calls()).map((a) => a.filter((x) => x !== "--non-interactive").join(" ")),
       ).toContain("stack output --json --stack central");
