@@ -42,6 +42,8 @@ export interface RegionPlatformArgs extends Lifecycle {
     readonly cluster: string;
     readonly federation: "standalone" | "receiver" | "sender";
     readonly remoteWriteUrl?: pulumi.Input<string>;
+    /** Receiver only: the senders' VPC CIDRs its remote-write listener is opened to. */
+    readonly remoteWriteSources?: readonly pulumi.Input<string>[];
     readonly storageClassName?: pulumi.Input<string>;
   };
   /**

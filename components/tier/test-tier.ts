@@ -159,6 +159,14 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
   const federated =
     args.cluster.mode === "eks" && args.regions.length > 1 && args.monitoring?.federation === true;
   let receiver: { url: pulumi.Output<string>; side?: PeeringSide } | undefined;
+  // Each region's planned VPC CIDR (as RegionNetwork gets it below), for the receiver's listener;
+  // an adopted VPC's CIDR is not known before it is read, so it is left to its owner.
+  const eks = args.cluster.mode === "eks" ? args.cluster : undefined;
+  const senderCidrs = ordered.flatMap((r, i) =>
+    eks && !eks.existingVpcIds?.[r.location]
+      ? [{ location: r.location, cidr: regionCidr(eks.network.cidr ?? "10.0.0.0/16", i) }]
+      : [],
+  );
 
   for (const [index, region] of ordered.entries()) {
     const loc = region.location;
@@ -281,6 +289,11 @@ export function createTestTier(name: string, args: TestTierArgs, parent: pulumi.
                 cluster: cfg.mode === "eks" ? `tiers-${args.stack}-${loc}` : (cluster.context ?? loc),
                 federation: !federated ? "standalone" : isReceiver ? "receiver" : "sender",
                 ...(federated && !isReceiver ? { remoteWriteUrl: receiver!.url } : {}),
+                // The receiver's listener opened to the other regions' VPCs (their CIDRs are
+                // planned here, as RegionNetwork gets them; an adopted VPC's is not known yet).
+                ...(isReceiver
+                  ? { remoteWriteSources: senderCidrs.filter((s) => s.location !== loc).map((s) => s.cidr) }
+                  : {}),
                 ...(cluster.storageClassName !== undefined
                   ? { storageClassName: cluster.storageClassName }
                   : {}),

@@ -221,6 +221,17 @@ describe("stack ultimate (multi-region)", () => {
       .ofType("kubernetes:core/v1:Service")
       .find((s) => get(s.inputs, "metadata.name") === "prometheus-remote-write");
     expect(receiver).toBeDefined();
+    // Its listener on 9090 is open to the other regions' VPCs, exactly: what remote-writes over the peering.
+    const primary = Object.entries(out.regions).find(([, r]) => r.roles.includes("primary"))![0];
+    const vpcs = v.ofType("aws:ec2/vpc:Vpc");
+    const others = vpcs.filter((r) => !r.name.includes(primary)).map((r) => get(r.inputs, "cidrBlock"));
+    expect(others).toHaveLength(Object.keys(out.regions).length - 1);
+    expect([...(get(receiver!.inputs, "spec.loadBalancerSourceRanges") as string[])].sort()).toStrictEqual(
+      [...others].sort(),
+    );
+    expect(get(receiver!.inputs, "spec.loadBalancerSourceRanges")).not.toContain(
+      get(vpcs.find((r) => r.name.includes(primary))!.inputs, "cidrBlock"),
+    );
     for (const [loc, r] of Object.entries(out.regions)) {
       const spec = get(
         release(monitoringOf(v, loc), "kube-prometheus-stack").inputs,

@@ -37,6 +37,12 @@ export interface RegionMonitoringArgs {
    */
   readonly federation?: "standalone" | "receiver" | "sender";
   readonly remoteWriteUrl?: pulumi.Input<string>;
+  /**
+   * Receiver only: the CIDRs the remote writes come from (the senders' VPCs, over the peering).
+   * The load balancer's listener on 9090 is opened to these and nothing else
+   * (`loadBalancerSourceRanges`: the AWS controller turns them into the nodes' security group rules).
+   */
+  readonly remoteWriteSources?: readonly pulumi.Input<string>[];
   readonly storageClassName?: pulumi.Input<string>;
   readonly dependsOn?: readonly pulumi.Resource[];
 }
@@ -81,6 +87,11 @@ export class RegionMonitoring extends pulumi.ComponentResource implements Region
 }
 
 export function validateRegionMonitoringArgs(name: string, args: RegionMonitoringArgs): void {
+  if (args.federation !== "receiver" && args.remoteWriteSources !== undefined) {
+    throw new pulumi.RunError(
+      `RegionMonitoring ${name}: remoteWriteSources is for the receiver (federation "receiver"); got federation ${JSON.stringify(args.federation ?? "standalone")}`,
+    );
+  }
   if (args.federation === "sender" && args.remoteWriteUrl === undefined) {
     throw new pulumi.RunError(
       `RegionMonitoring ${name}: federation "sender" needs remoteWriteUrl (the primary's receiver); got none`,
@@ -265,6 +276,11 @@ export function createRegionMonitoring(
             "operator.prometheus.io/name": `${KPS_FULLNAME}-prometheus`,
           },
           ports: [{ name: "http", port: PROMETHEUS_PORT, targetPort: PROMETHEUS_PORT, protocol: "TCP" }],
+          // Open to the senders' VPCs only (without it the listener is open to the whole VPC, and
+          // the peered regions' traffic is not let in by the nodes' security group).
+          ...(args.remoteWriteSources && args.remoteWriteSources.length > 0
+            ? { loadBalancerSourceRanges: [...args.remoteWriteSources] }
+            : {}),
         },
       },
       c.opts({ dependsOn: [kps] }),
