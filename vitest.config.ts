@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 const ALONE = [
   "test/runners/local*.test.ts",
   "test/runners/images/**/*.test.ts",
-  "test/runners/cluster/{run,run-central}.test.ts",
+  "test/runners/cluster/{run,run-central,bundles-fetch}.test.ts",
   "test/tiers/workflow/argo-run.test.ts",
   "test/workloads/orchestrator/{kill-resume,cycle,steps,telemetry}.test.ts",
   "test/workloads/orchestrator/{load,adapters,sampler,faults}/**/*.test.ts",

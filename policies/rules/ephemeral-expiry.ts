@@ -8,6 +8,12 @@ interface Config {
   readonly maxLifetimeHours: number;
 }
 
+/**
+ * The longest an ephemeral stack may live unless the pack's config says otherwise; the runner's
+ * `--ttl` limit (runners/cluster/stack-names.ts) is this value.
+ */
+export const DEFAULT_MAX_LIFETIME_HOURS = 24;
+
 const HOUR = 3_600_000;
 const FIX = "set test-tiers:expiresAt in the stack config";
 
@@ -21,7 +27,7 @@ export const ephemeralExpiry: StackValidationPolicy = {
       maxLifetimeHours: {
         type: "integer",
         minimum: 1,
-        default: 24,
+        default: DEFAULT_MAX_LIFETIME_HOURS,
         description: "Longest an ephemeral stack may live, from the time in its name to its expiry.",
       },
     },

@@ -1,11 +1,13 @@
+import { DEFAULT_MAX_LIFETIME_HOURS } from "../../policies/rules/ephemeral-expiry.js";
 import { EPHEMERAL_STACK, parseEphemeralStack, TAGS } from "../../tiers/infra/identity.js";
 import type { TierName } from "../../tiers/schema/names.js";
 
 /**
  * The longest an ephemeral stack may live: the `ephemeral-expiry` policy's default
- * `maxLifetimeHours`, so a TTL the runner accepts is one the policy pack accepts.
+ * `maxLifetimeHours` (imported, as runners/policy imports the pack), so a TTL the runner accepts
+ * is one the policy pack accepts.
  */
-export const MAX_TTL_HOURS = 24;
+export const MAX_TTL_HOURS = DEFAULT_MAX_LIFETIME_HOURS;
 export const DEFAULT_TTL = "4h";
 /** Where `tiers run` puts each run's directory (reports, inbox, keyring). */
 export const DEFAULT_RUN_OUT = "out/runs";

@@ -42,6 +42,11 @@ export interface ProvisionOptions {
   readonly signal: AbortSignal;
   /** Called with each process the moment it is spawned, before it listens, so teardown finds it. */
   readonly onSpawn: (child: SpawnedProcess) => void;
+  /**
+   * Called with each environment once it listens and its key is read, before the others have
+   * started: when another fails, teardown still checks its port and closes its client.
+   */
+  readonly onStarted?: (environment: LocalEnvironment) => void;
   /** Choose each SUT's port (a free loopback port) instead of letting its orchestrator pick one. */
   readonly chooseSutPorts?: boolean;
   /**
@@ -201,6 +206,7 @@ export async function provisionLocalEnvironments(options: ProvisionOptions): Pro
         keyringLine: keyring_line,
         ...(sutPort !== undefined ? { sutPort } : {}),
       };
+      options.onStarted?.(local);
       return local;
     }),
   );

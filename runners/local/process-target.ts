@@ -72,6 +72,8 @@ export class LocalProcessTarget implements RunTarget {
       ...(this.options.loadWorkers !== undefined ? { loadWorkers: this.options.loadWorkers } : {}),
       signal: context.signal,
       onSpawn: (p) => this.spawned.push(p),
+      // Recorded as each one starts: when another fails to, teardown checks these ports too.
+      onStarted: (e) => this.environments.push(e),
       chooseSutPorts: this.options.monitoring !== undefined,
       tls: { ca, dir: this.tlsDir },
     });

@@ -88,6 +88,11 @@ async function buildClusterWorld(
     readonly deployed?: string;
     /** The CA the stack's outputs name (default: the test CA that issued the orchestrator's certificate). */
     readonly ca?: string;
+    /**
+     * false: the stack has no bundle bucket, as the `local` stack (kubeconfig mode): its outputs name
+     * none, and the orchestrator keeps its bundles on its volume (no environment.json).
+     */
+    readonly bucket?: boolean;
   } = {},
   started: (() => Promise<void>)[],
 ): Promise<ClusterWorld> {
@@ -101,6 +106,17 @@ async function buildClusterWorld(
   const outputs = structuredClone(await programOutputs(stackFile));
   const envOut = (outputs.environments as Record<string, Record<string, string>>)[ENV_ID]!;
   const bucket = envOut.bundleBucket!;
+  const withBucket = opts.bucket ?? true;
+  if (!withBucket) {
+    // What the program exports in kubeconfig mode: no bucket, no EKS cluster.
+    outputs.mode = "kubeconfig";
+    delete envOut.bundleBucket;
+    delete envOut.bundlePrefix;
+    for (const r of Object.values(outputs.regions as Record<string, Record<string, unknown>>)) {
+      delete r.bundleBucket;
+      delete r.clusterName;
+    }
+  }
 
   const s3 = await startS3Server([]);
   started.push(() => s3.close());
@@ -116,21 +132,22 @@ async function buildClusterWorld(
   let token = "x".repeat(48);
   if (opts.orchestrator ?? true) {
     const environmentFile = join(scratch.path, "environment.json");
-    await writeFile(
-      environmentFile,
-      JSON.stringify({
-        stack: TEMPLATE,
-        tier: "base",
-        region: "us-east-1",
-        role: envOut.role,
-        environment: ENV_ID,
-        bundles: { kind: "s3", bucket, prefix: envOut.bundlePrefix, region: "us-east-1" },
-      }),
-    );
+    if (withBucket)
+      await writeFile(
+        environmentFile,
+        JSON.stringify({
+          stack: TEMPLATE,
+          tier: "base",
+          region: "us-east-1",
+          role: envOut.role,
+          environment: ENV_ID,
+          bundles: { kind: "s3", bucket, prefix: envOut.bundlePrefix, region: "us-east-1" },
+        }),
+      );
     // Its certificate names the Service as cert-manager's would (no IP): the runner, reaching it
     // through the port-forward on 127.0.0.1, must verify it by the Service's DNS name.
     orchestrator = await serveEnvironment(ENV_ID, {
-      env: { ...process.env, ...s3Env, TIERS_ENVIRONMENT_CONFIG: environmentFile },
+      env: { ...process.env, ...s3Env, ...(withBucket ? { TIERS_ENVIRONMENT_CONFIG: environmentFile } : {}) },
       names: orchestratorDnsNames(NAMESPACE),
     });
     started.push(() => orchestrator!.cleanup());

@@ -1,6 +1,16 @@
 import Database from "better-sqlite3";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +54,60 @@ function expectTornDown(output: string, out: string): void {
     ),
   ).toStrictEqual([]);
   for (const o of orchestrators) expect(portIsListening(o.port), `port ${o.port}`).toBe(false);
+}
+
+/** A loopback port P with P + 1 free as well (at the time of asking): a --port-base for two environments. */
+async function freePortPair(): Promise<number> {
+  const listenOn = (port: number) =>
+    new Promise<Server | undefined>((resolve) => {
+      const s = createServer();
+      s.once("error", () => resolve(undefined));
+      s.listen({ host: "127.0.0.1", port, exclusive: true }, () => resolve(s));
+    });
+  const close = (s: Server | undefined) => new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+  for (;;) {
+    const first = (await listenOn(0))!;
+    const port = (first.address() as { port: number }).port;
+    const second = port < 65535 ? await listenOn(port + 1) : undefined;
+    await close(first);
+    await close(second);
+    if (second) return port;
+  }
+}
+
+/** Resolves once `pid` holds `file` open (a link in /proc/<pid>/fd); rejects if it exits first. */
+async function waitForOpenFile(pid: number, file: string, exited: Promise<number>): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  for (;;) {
+    if (done) throw new Error(`process ${pid} exited before it opened ${file}`);
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      // exited while we looked: the next round says so
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === file) return;
+      } catch {
+        // closed while we looked
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The pid an orchestrator logged in its `listening` event (`<run>/logs/<env>.log`). */
+function listeningPid(runDir: string, env: string): number | undefined {
+  const log = readFileSync(join(runDir, "logs", `${env}.log`), "utf8");
+  const m = /"event":"listening".*?"pid":(\d+)/.exec(log);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** What is left in a run's TMPDIR but tsx's compile cache (`tsx-<uid>`, kept on purpose between runs). */
+function leftInTmp(tmp: string): string[] {
+  return readdirSync(tmp).filter((f) => !/^tsx-\d+$/.test(f));
 }
 
 function readReport(runDir: string): CycleReport {
@@ -426,5 +490,86 @@ describe("tiers local: faults and interruptions", () => {
     expect(code, output).toBe(130);
     expect(output).toContain("SIGINT again: killing every process of the run");
     expectTornDown(output, out);
+  }, 120_000);
+
+  it("SIGTERM during a phase stops every process, frees every port, removes its directories and exits 130", async () => {
+    const out = join(root, "sigterm");
+    // The run's own temp directory (its TLS keys go under TMPDIR): empty again after teardown.
+    const tmp = join(root, "sigterm-tmp");
+    mkdirSync(tmp);
+    const run = startLocalRun([...SHORT, "--out", out, "--db", join(root, "sigterm.db")], { TMPDIR: tmp });
+    await run.waitFor(/env-1 +us-east-1 +baseline 2\/3/);
+    expect(
+      leftInTmp(tmp).some((f) => f.startsWith("tiers-tls-")),
+      "the run's TLS directory",
+    ).toBe(true);
+    run.child.kill("SIGTERM");
+    const code = await run.exited;
+    const output = run.output();
+    expect(code, output).toBe(130);
+    expect(output).toContain("SIGTERM: stopping the run and tearing everything down");
+    expect(output).toMatch(/^tearing down: stopping 2 orchestrator process groups$/m);
+    expect(output).toMatch(/^stopped: every process of the run has exited, 2 ports free$/m);
+    expect(output).toMatch(/error: interrupted/);
+    expect(output).not.toMatch(/^\d+ bundles? imported/m);
+    expectTornDown(output, out);
+    expect(existsSync(join(runDirOf(output, out), "environments"))).toBe(false);
+    expect(leftInTmp(tmp)).toStrictEqual([]);
+  }, 120_000);
+
+  it("one of two environments cannot start (its port taken after the checks): exit 6, why, and the one that started is stopped", async () => {
+    const out = join(root, "start-fails");
+    const tmp = join(root, "start-fails-tmp");
+    mkdirSync(tmp);
+    const db = join(root, "start-fails.db");
+    const base = await freePortPair();
+    // Hold the results database's write lock: the run checks its ports (both free), opens the
+    // database and waits for the lock; only then is env-2's port taken, and the lock released.
+    const lock = new Database(db);
+    lock.pragma("journal_mode = WAL");
+    lock.exec("BEGIN EXCLUSIVE");
+    let locked = true;
+    const squatter: Server = createServer();
+    try {
+      const run = startLocalRun([...SHORT, "--port-base", String(base), "--out", out, "--db", db], {
+        TMPDIR: tmp,
+        TIERS_DB_BUSY_TIMEOUT_MS: "600000",
+      });
+      await waitForOpenFile(run.child.pid!, db, run.exited);
+      await new Promise<void>((resolve, reject) => {
+        squatter.once("error", reject);
+        squatter.listen({ host: "127.0.0.1", port: base + 1, exclusive: true }, resolve);
+      });
+      lock.exec("COMMIT");
+      lock.close();
+      locked = false;
+      const code = await run.exited;
+      const output = run.output();
+      expect(code, output).toBe(6);
+      expect(output).toMatch(/^error: 1 of 2 environments did not start$/m);
+      expect(output).toMatch(
+        new RegExp(
+          `orchestrator env-2 exited before it listened \\(code \\d+\\): .*EADDRINUSE.*127\\.0\\.0\\.1:${base + 1}`,
+        ),
+      );
+      // env-1 had started (its log says where it listened) and was stopped: its process group is
+      // empty, its port free, its directories gone.
+      const runDir = runDirOf(output, out);
+      const pid = listeningPid(runDir, "env-1");
+      expect(pid, readFileSync(join(runDir, "logs", "env-1.log"), "utf8")).toBeDefined();
+      expect(listeningPid(runDir, "env-2")).toBeUndefined();
+      expect(output).toMatch(/^tearing down: stopping 2 orchestrator process groups$/m);
+      expect(output).toMatch(/^stopped: every process of the run has exited, 1 port free$/m);
+      expect(processesOf(out, [pid!])).toStrictEqual([]);
+      expect(portIsListening(base)).toBe(false);
+      expect(existsSync(join(runDir, "environments"))).toBe(false);
+      expect(leftInTmp(tmp)).toStrictEqual([]);
+      // Nothing ran, nothing was imported.
+      expect(output).not.toMatch(/cycle \S+ triggered/);
+      expect(existsSync(join(runDir, "inbox"))).toBe(false);
+    } finally {
+      if (locked) lock.close();
+      squatter.close();
+    }
   }, 120_000);
 });

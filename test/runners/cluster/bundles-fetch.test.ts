@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -52,4 +54,88 @@ describe("tiers bundles fetch <stack> (stack outputs through the stand-in, bundl
       /bundle refused \(checksum_mismatch\): s3:\/\/.+\/bundles\/e2e-1\/e2e-1-c1\.tar\.gz: its bytes hash to/,
     );
   });
+
+  it("takes them through the orchestrator's API over a port-forward where the stack has no bucket (the local stack)", async () => {
+    world = await startClusterWorld({}, { deployed: "e2e", bucket: false });
+    // A cycle on the long-lived stack leaves its bundle on the orchestrator's volume (no bucket).
+    const out = join(world.scratch, "out");
+    const run = await runTiers(
+      [
+        "run",
+        "e2e",
+        "--time-scale",
+        "0.004",
+        "--fail-on",
+        "never",
+        "--project-dir",
+        world.projectDir,
+        "--out",
+        out,
+      ],
+      world.env,
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(ExitCode.Ok);
+    expect(run.stdout).toMatch(/from the orchestrator's API handed over to/);
+    const cycle = /^cycle (\S+),/m.exec(run.stdout)![1]!;
+    const imported = join(out, cycle, "inbox", "imported");
+    const [handedOver] = readdirSync(imported);
+    const forwardsBefore = world.kube.portForwards.length;
+
+    const fetched = join(world.scratch, "fetched");
+    const f = await runTiers(
+      ["bundles", "fetch", "e2e", "--project-dir", world.projectDir, "--out", fetched, "--cycle", cycle],
+      world.env,
+    );
+    expect(f.code, f.stdout + f.stderr).toBe(ExitCode.Ok);
+    const files = readdirSync(fetched);
+    expect(files).toStrictEqual([expect.stringMatching(/^e2e-1--.+\.tar\.gz$/)]);
+    const to = join(fetched, files[0]!);
+    expect(f.stdout).toContain(
+      `e2e-1: ${files[0]!.slice("e2e-1--".length)} through the orchestrator's API → ${to}`,
+    );
+    expect(f.stdout).toContain(`1 bundle in ${fetched}; tiers central import ${fetched}`);
+    // The same bytes the run handed over, downloaded through the Kubernetes API's port-forward, not S3.
+    const sha = async (file: string) =>
+      createHash("sha256")
+        .update(await readFile(file))
+        .digest("hex");
+    expect(await sha(to)).toBe(await sha(join(imported, handedOver!)));
+    expect(world.kube.portForwards.length).toBeGreaterThan(forwardsBefore);
+    expect(world.s3.events).toStrictEqual([]);
+    // And the centre takes it, verified against the environment's key from the stack's outputs.
+    const central = await runTiers(
+      [
+        "central",
+        "import",
+        fetched,
+        "--keyring",
+        join(out, cycle, "keyring"),
+        "--db",
+        join(world.scratch, "carried.db"),
+      ],
+      world.env,
+    );
+    expect(central.code, central.stdout + central.stderr).toBe(ExitCode.Ok);
+    expect(central.stdout.match(/^imported /gm)?.length).toBe(1);
+
+    // A cycle the orchestrator never ran: nothing fetched.
+    const none = join(world.scratch, "none");
+    const n = await runTiers(
+      [
+        "bundles",
+        "fetch",
+        "e2e",
+        "--project-dir",
+        world.projectDir,
+        "--out",
+        none,
+        "--cycle",
+        "no-such-cycle",
+      ],
+      world.env,
+    );
+    expect(n.code, n.stdout + n.stderr).toBe(ExitCode.Ok);
+    expect(readdirSync(none)).toStrictEqual([]);
+    expect(n.stdout).toContain(`0 bundles in ${none}`);
+  }, 120_000);
 });

@@ -105,6 +105,34 @@ describe("tiers run --ephemeral (Automation API against the recording pulumi sta
     const runDir = readdirSync(join(world.scratch, "out"))[0]!;
     expect(existsSync(join(world.scratch, "out", runDir, "report.html"))).toBe(true);
   });
+
+  it("takes the bundle through the orchestrator's API where the stack has no bucket (the local stack)", async () => {
+    world = await startClusterWorld({ up: [{}] }, { bucket: false });
+    const run = startTiers(args(world), world.env);
+    const code = await run.exited;
+    const out = run.output();
+    expect(code, out).toBe(ExitCode.Ok);
+    const s = stackNameOf(out);
+    expectSequence(await world.commands(), [...startSequence(s), ...afterUp(s), ...teardown(s)]);
+    expect(out).toMatch(
+      /e2e-1: pod orchestrator-7d9f8b6c5-x2x9q in namespace tiers-e2e-1, region us-east-1, API through a port-forward on 127\.0\.0\.1:\d+, bundles from the orchestrator's API$/m,
+    );
+    expect(out).toMatch(
+      /e2e-1: bundle [0-9a-f-]{12} \(\d+ bytes\) from the orchestrator's API handed over to/,
+    );
+    expect(out).toMatch(/^1 bundle imported into /m);
+    // Nothing went through S3: the orchestrator kept the bundle on its volume, the runner downloaded
+    // it through the port-forward.
+    expect(world.s3.events).toStrictEqual([]);
+    expect(new Set(world.kube.portForwards)).toStrictEqual(
+      new Set(["tiers-e2e-1/orchestrator-7d9f8b6c5-x2x9q:8080"]),
+    );
+    const runDir = readdirSync(join(world.scratch, "out"))[0]!;
+    expect(readdirSync(join(world.scratch, "out", runDir, "inbox", "imported"))).toStrictEqual([
+      expect.stringMatching(/^.*--e2e-1--[0-9a-f-]{12}\.tar\.gz$/),
+    ]);
+    expect(await world.pulumi.stacks()).toStrictEqual({});
+  });
 });
 
 describe("tiers run --ephemeral: teardown on every path", () => {
@@ -182,26 +210,55 @@ describe("tiers run --ephemeral: teardown on every path", () => {
     expect(existsSync(join(world.projectDir, "stacks", `Pulumi.${s}.yaml`))).toBe(true);
   });
 
-  it("on Ctrl-C during up: the CLI is interrupted, the update cancelled, the stack destroyed and removed (exit 130)", async () => {
-    world = await startClusterWorld(
-      { up: [{ stdout: ["+  aws:ec2:Vpc vpc creating"], waitForSignal: true }] },
-      { orchestrator: false },
-    );
-    const run = startTiers(args(world), world.env);
-    await run.waitFor(/up: \+ {2}aws:ec2:Vpc vpc creating/);
-    run.child.kill("SIGINT");
+  for (const [signal, what] of [
+    ["SIGINT", "Ctrl-C"],
+    ["SIGTERM", "SIGTERM"],
+  ] as const)
+    it(`on ${what} during up: the CLI is interrupted, the update cancelled, the stack destroyed and removed (exit 130)`, async () => {
+      world = await startClusterWorld(
+        { up: [{ stdout: ["+  aws:ec2:Vpc vpc creating"], waitForSignal: true }] },
+        { orchestrator: false },
+      );
+      const run = startTiers(args(world), world.env);
+      await run.waitFor(/up: \+ {2}aws:ec2:Vpc vpc creating/);
+      run.child.kill(signal);
+      const code = await run.exited;
+      const out = run.output();
+      expect(code, out).toBe(ExitCode.Interrupted);
+      const s = stackNameOf(out);
+      expectSequence(await world.commands(), [
+        ...startSequence(s),
+        new RegExp(`^cancel --yes --stack ${s}$`),
+        ...teardown(s),
+      ]);
+      expect(out).toContain("up: ^C received; cancelling the current operation");
+      expect(out).toContain(`${signal}: stopping the run and tearing down (pulumi destroy of ${s})`);
+      expect(out).toContain(`stack ${s}: nothing to cancel (no update is in progress for stack '${s}')`);
+      expect(await world.pulumi.stacks()).toStrictEqual({});
+    });
+
+  it("on SIGTERM during the cycle (after up): the wait stops, the stack is destroyed and removed (exit 130)", async () => {
+    world = await startClusterWorld({ up: [{}] });
+    const run = startTiers(args(world, ["--time-scale", "0.02"]), world.env);
+    await run.waitFor(/e2e-1: cycle \S+ triggered/);
+    run.child.kill("SIGTERM");
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Interrupted);
     const s = stackNameOf(out);
-    expectSequence(await world.commands(), [
-      ...startSequence(s),
-      new RegExp(`^cancel --yes --stack ${s}$`),
-      ...teardown(s),
-    ]);
-    expect(out).toContain("up: ^C received; cancelling the current operation");
-    expect(out).toContain(`stack ${s}: nothing to cancel (no update is in progress for stack '${s}')`);
+    expectSequence(await world.commands(), [...startSequence(s), ...afterUp(s), ...teardown(s)]);
+    expect(out).toContain(
+      `SIGTERM: stopping the run and tearing down (pulumi destroy of ${s}) (again to force)`,
+    );
+    expect(out).toContain(`stack ${s}: removed`);
+    expect(out).toContain(
+      `error: interrupted: the run stopped and its teardown ran (stack ${s} destroyed and removed)`,
+    );
+    // Stopped before the hand-off: no bundle retrieved, nothing imported.
+    expect(out).not.toMatch(/handed over to/);
+    expect(out).not.toMatch(/^\d+ bundles? imported/m);
     expect(await world.pulumi.stacks()).toStrictEqual({});
+    expect(readdirSync(join(world.projectDir, "stacks"))).toStrictEqual([`Pulumi.${TEMPLATE}.yaml`]);
   });
 
   it("a lost orchestrator: its pod deleted mid-cycle fails the run (exit 6) and the stack is still destroyed", async () => {
