@@ -10,6 +10,7 @@ import { crc32, deflateRawSync } from "node:zlib";
 import { scanTarGz } from "../../workloads/bundle/archive-reader.js";
 import { writeTarGz, type ArchiveEntry } from "../../workloads/bundle/archive-writer.js";
 import { signBytes, type SigningKey } from "../../workloads/bundle/keys.js";
+import { TRACES_FILE } from "../../workloads/bundle/layout.js";
 import type { BundleLimits } from "../../workloads/bundle/limits.js";
 import { SEAL_HEADER_BYTES, SEAL_OFFSET, sealFor, sealHeaderTemplate } from "../../workloads/bundle/seal.js";
 import { encodeTarHeader, END_OF_ARCHIVE, paddingFor, type TarType } from "../../workloads/bundle/tar.js";
@@ -115,6 +116,8 @@ export interface Content {
   results: string[];
   events: string[];
   samples: string[];
+  /** traces.ndjson's lines; undefined when the bundle has no such file (then it lists none). */
+  traces?: string[];
   /** `raw/<name>` files and any other file to pack and list. */
   files: Map<string, Buffer>;
 }
@@ -129,12 +132,14 @@ export function decode(entries: Entry[]): Content {
   for (const e of entries)
     if (!["manifest.json", "manifest.sig", "cycle.json"].includes(e.path) && !e.path.endsWith(".ndjson"))
       files.set(e.path, e.data);
+  const traces = entries.find((e) => e.path === TRACES_FILE);
   return {
     manifest: JSON.parse(find(entries, "manifest.json").data.toString()) as Content["manifest"],
     cycle: find(entries, "cycle.json").data.toString(),
     results: lines(find(entries, "results.ndjson").data),
     events: lines(find(entries, "events.ndjson").data),
     samples: lines(find(entries, "samples.ndjson").data),
+    ...(traces ? { traces: lines(traces.data) } : {}),
     files,
   };
 }
@@ -143,7 +148,7 @@ const ndjson = (ls: readonly string[]) => Buffer.from(ls.length === 0 ? "" : `${
 
 /**
  * Entries of a bundle with this content: every file listed with its real size and sha256, the
- * counts of lines (unless `keepCounts`), the manifest signed by `key`; manifest and signature
+ * counts of lines (unless `keepCounts`; traces only when it has traces.ndjson), the manifest signed by `key`; manifest and signature
  * first, then the files in path order, as the writer packs them.
  */
 export function encode(
@@ -156,6 +161,7 @@ export function encode(
     ["results.ndjson", ndjson(c.results)],
     ["events.ndjson", ndjson(c.events)],
     ["samples.ndjson", ndjson(c.samples)],
+    ...(c.traces ? ([[TRACES_FILE, ndjson(c.traces)]] as const) : []),
     ...c.files,
   ]);
   const paths = [...data.keys()].sort();
@@ -168,7 +174,14 @@ export function encode(
     })),
     ...(options.keepCounts
       ? {}
-      : { counts: { results: c.results.length, samples: c.samples.length, events: c.events.length } }),
+      : {
+          counts: {
+            results: c.results.length,
+            samples: c.samples.length,
+            events: c.events.length,
+            ...(c.traces ? { traces: c.traces.length } : {}),
+          },
+        }),
   };
   let text = `${JSON.stringify(manifest, null, 2)}\n`;
   if (options.manifestText) text = options.manifestText(text);

@@ -41,6 +41,8 @@ export interface HostileCase {
   readonly keyringFor?: string;
   /** Import with a keyring that trusts the stranger key as well. */
   readonly trustStranger?: boolean;
+  /** Text the refusal's message must contain: the file (and line) the case is about, not another. */
+  readonly mentions?: string;
 }
 
 export const fileName = (reason: string, name: string) => `${reason}-${name.replace(/\W+/g, "_")}.tar.gz`;

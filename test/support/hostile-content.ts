@@ -4,8 +4,12 @@
  * the decoded content of a valid bundle and re-encoding it (sizes, checksums, counts, signature and
  * seal all recomputed), unless the case is about those.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { BundleRefusal } from "../../workloads/bundle/errors.js";
+import { TRACES_FILE } from "../../workloads/bundle/layout.js";
+import type { CycleEvent, CycleSummary } from "../../workloads/shared/cycle.js";
+import type { Result } from "../../workloads/shared/result.js";
+import { SPAN_BOUNDS, SpanRecord } from "../../workloads/shared/trace.js";
 import { decode, editCycle, editLine, encode, packTo, unpack, type Content } from "./bundle-content.js";
 import { hostileCase, type BaseBundle, type HostileCase } from "./hostile-bundles.js";
 
@@ -286,6 +290,274 @@ const STRUCTURE: HostileCase[] = [
   }),
 ];
 
+const hex = (digits: number, seed: string) =>
+  createHash("sha256").update(seed).digest("hex").slice(0, digits);
+const micros = (iso: string) => Date.parse(iso) * 1000;
+
+/**
+ * Valid spans of the content's cycle, shaped as the orchestrator's offline exporter writes them:
+ * line 1 the cycle span, then a span per phase that ran (its fault events as span events), then a
+ * span per result under its phase. The cycle span sits at every `SPAN_BOUNDS` (name, attributes,
+ * key and value length, events), so a case one past a bound edits line 1 and nothing else, and
+ * holds what the string policy lets through and the centre must store as it is (a tab and an
+ * escape in its name and an attribute, astral characters); only NUL and lone surrogates are refused.
+ */
+export function spansOf(c: Content): SpanRecord[] {
+  const cycle = JSON.parse(c.cycle) as CycleSummary;
+  const events = c.events.map((l) => JSON.parse(l) as CycleEvent);
+  const id = (what: string) => hex(16, `${cycle.cycle_id}/${what}`);
+  const common = { trace_id: hex(32, `trace/${cycle.cycle_id}`), cycle_id: cycle.cycle_id };
+  const start = micros(cycle.started_at);
+  const attributes: SpanRecord["attributes"] = {
+    "tiers.span_kind": "cycle",
+    "tiers.cycle_id": cycle.cycle_id,
+    "tiers.note": "tab\there, escape \u001b[0m, astral \u{1f680}",
+    [`k${"x".repeat(SPAN_BOUNDS.attributeKeyChars - 1)}`]: "a key at the bound",
+    "tiers.long": "v".repeat(SPAN_BOUNDS.attributeValueChars),
+  };
+  for (let i = 0; Object.keys(attributes).length < SPAN_BOUNDS.attributes; i++)
+    attributes[`tiers.extra.${i}`] = i % 2 === 0 ? i : i % 3 === 0;
+  const spans: SpanRecord[] = [
+    {
+      ...common,
+      span_id: id("cycle"),
+      parent_span_id: null,
+      name: `cycle ${cycle.cycle_id}\t\u001b[0m `.padEnd(SPAN_BOUNDS.nameChars, "."),
+      kind: "cycle",
+      phase: null,
+      start_us: start,
+      end_us: cycle.ended_at === null ? start : micros(cycle.ended_at),
+      status: { code: "ok" },
+      attributes,
+      events: Array.from({ length: SPAN_BOUNDS.events }, (_, i) => ({
+        name: `mark ${i}`,
+        time_us: start + i,
+        attributes: { i },
+      })),
+    },
+  ];
+  const phaseSpans = new Map<string, string>();
+  for (const p of cycle.phases) {
+    if (p.started_at === null) continue;
+    phaseSpans.set(p.name, id(`phase/${p.name}`));
+    spans.push({
+      ...common,
+      span_id: id(`phase/${p.name}`),
+      parent_span_id: id("cycle"),
+      name: `phase ${p.name}`,
+      kind: "phase",
+      phase: p.name,
+      start_us: micros(p.started_at),
+      end_us: micros(p.ended_at ?? p.started_at),
+      status: p.status === "aborted" ? { code: "error", message: "aborted" } : { code: "ok" },
+      attributes: { "tiers.span_kind": "phase", "tiers.cycle_id": cycle.cycle_id, "tiers.phase": p.name },
+      events: events
+        .filter((e) => e.phase === p.name && e.kind.startsWith("fault."))
+        .map((e) => ({
+          name: e.kind,
+          time_us: e.ts_ms * 1000,
+          attributes: Object.fromEntries(e.scenario === undefined ? [] : [["tiers.scenario", e.scenario]]),
+        })),
+    });
+  }
+  for (const line of c.results) {
+    const r = JSON.parse(line) as Result;
+    const parent = phaseSpans.get(r.phase);
+    if (parent === undefined) continue;
+    spans.push({
+      ...common,
+      span_id: id(`result/${r.result_id}`),
+      parent_span_id: parent,
+      name: `test ${r.test_name}`.slice(0, SPAN_BOUNDS.nameChars),
+      kind: "test",
+      phase: r.phase,
+      start_us: micros(r.timings.started_at),
+      end_us: micros(r.timings.ended_at),
+      status:
+        r.status === "failed"
+          ? { code: "error", message: (r.reason ?? "failed").slice(0, SPAN_BOUNDS.attributeValueChars) }
+          : { code: "unset" },
+      attributes: {
+        "tiers.span_kind": "test",
+        "tiers.test_id": r.test_id,
+        "tiers.tool": r.tool.name,
+        "tiers.attempt": r.attempt,
+      },
+      events: [],
+    });
+  }
+  // Every one valid as it stands: a case refused is refused for its own edit.
+  return spans.map((x) => SpanRecord.parse(x));
+}
+
+/** Gives the content a traces.ndjson of valid spans (`spansOf`). */
+function addTraces(c: Content): string[] {
+  c.traces = spansOf(c).map((x) => JSON.stringify(x));
+  return c.traces;
+}
+
+/**
+ * A case that adds valid traces, then `change`s them; its refusal must name `line` of
+ * traces.ndjson (1-based; line 1 is the cycle span at every bound, line 2 the first phase span).
+ */
+function traced(
+  name: string,
+  reason: BundleRefusal,
+  line: number,
+  change: (traces: string[], c: Content) => void,
+  options: ContentOptions = {},
+): HostileCase {
+  return content(name, reason, (c) => change(addTraces(c), c), {
+    mentions: `${TRACES_FILE}:${line}`,
+    ...options,
+  });
+}
+/** Edits span line `line` (1-based, as `traced` counts) as an object. */
+const editSpan = (traces: string[], line: number, edit: (span: Json) => void) =>
+  editLine(traces, line - 1, edit);
+const eventsOf = (span: Json) => span.events as Json[];
+
+/**
+ * The base's content with a valid traces.ndjson under a fresh identity (cycle, bundle and result
+ * ids), so it imports next to the base and the stored bundle: the trace cases' starting point,
+ * accepted.
+ */
+export async function writeTracedBundle(base: BaseBundle, out: string): Promise<string> {
+  const c = decode(await unpack(base.path));
+  c.manifest.bundle_id = randomUUID();
+  renameCycle(c, "c-traced");
+  c.results.forEach((_, i) => editLine(c.results, i, (r) => (r.result_id = randomUUID())));
+  addTraces(c);
+  return packTo(out, encode(c, base.key), base.key);
+}
+
+const TRACES: HostileCase[] = [
+  traced("a span id twice in traces.ndjson", "malformed_content", 3, (t) =>
+    editSpan(t, 3, (s) => (s.span_id = (JSON.parse(t[1]!) as Json).span_id)),
+  ),
+  traced("a span that is its own parent", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.parent_span_id = s.span_id)),
+  ),
+  traced("a span that ends before it starts", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => (s.end_us = (s.start_us as number) - 1)),
+  ),
+  traced("a span naming another cycle", "cycle_mismatch", 2, (t) =>
+    editSpan(t, 2, (s) => (s.cycle_id = "c-elsewhere")),
+  ),
+  traced("a trace id of all zeros", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.trace_id = "0".repeat(32))),
+  ),
+  traced("a trace id one hex digit short", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.trace_id = (s.trace_id as string).slice(1))),
+  ),
+  traced("a trace id in capitals", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.trace_id = `ABCDEF${(s.trace_id as string).slice(6)}`)),
+  ),
+  traced("a parent span id of all zeros", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.parent_span_id = "0".repeat(16))),
+  ),
+  traced("an unknown span kind", "malformed_content", 2, (t) => editSpan(t, 2, (s) => (s.kind = "internal"))),
+  traced("a span of a phase that does not exist", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.phase = "warp")),
+  ),
+  traced("a span status code OpenTelemetry does not have", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.status = { code: "fatal" })),
+  ),
+  traced("a span name one past SPAN_BOUNDS.nameChars", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => (s.name = `${s.name as string}x`)),
+  ),
+  traced("a span attribute value one past SPAN_BOUNDS.attributeValueChars", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => {
+      const a = s.attributes as Record<string, string>;
+      a["tiers.long"] = `${a["tiers.long"]!}v`;
+    }),
+  ),
+  traced("a span attribute name one past SPAN_BOUNDS.attributeKeyChars", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => {
+      const a = s.attributes as Json;
+      const key = Object.keys(a).find((k) => k.length === SPAN_BOUNDS.attributeKeyChars)!;
+      a[`${key}x`] = a[key];
+      delete a[key];
+    }),
+  ),
+  traced("one span attribute more than SPAN_BOUNDS.attributes", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => ((s.attributes as Json)["tiers.one_more"] = true)),
+  ),
+  traced("one span event more than SPAN_BOUNDS.events", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => eventsOf(s).push(eventsOf(s)[0]!)),
+  ),
+  traced("a span event attribute value past the bound", "malformed_content", 1, (t) =>
+    editSpan(
+      t,
+      1,
+      (s) => ((eventsOf(s)[0]!.attributes as Json).i = "v".repeat(SPAN_BOUNDS.attributeValueChars + 1)),
+    ),
+  ),
+  traced("a span status message past the bound", "malformed_content", 2, (t) =>
+    editSpan(
+      t,
+      2,
+      (s) => (s.status = { code: "error", message: "m".repeat(SPAN_BOUNDS.attributeValueChars + 1) }),
+    ),
+  ),
+  traced("a fractional span start time", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.start_us = (s.start_us as number) + 0.5)),
+  ),
+  traced("a span end time beyond 2^53", "malformed_content", 2, (t) =>
+    replaceIn(t, 1, /"end_us":\d+/.exec(t[1]!)![0], `"end_us":${2n ** 53n + 1n}`),
+  ),
+  traced("NUL in a span name", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.name = "phase\u0000x")),
+  ),
+  traced("an unpaired surrogate in a span name", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.name = "phase \ud800")),
+  ),
+  traced("NUL in a span attribute name", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => ((s.attributes as Json)["tiers.\u0000x"] = 1)),
+  ),
+  traced("an unpaired surrogate in a span event name", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => (eventsOf(s)[0]!.name = "\udc00")),
+  ),
+  traced("a __proto__ key in span attributes", "malformed_content", 2, (t) =>
+    replaceIn(t, 1, '"attributes":{', '"attributes":{"__proto__":{"polluted":true},'),
+  ),
+  traced("a span line that is not JSON", "malformed_content", 2, (t) => (t[1] = t[1]!.slice(0, -3))),
+  traced("a repeated key in a span line", "malformed_content", 2, (t) =>
+    replaceIn(t, 1, '"name":', '"name":"cycle","name":'),
+  ),
+  traced("an empty line in traces.ndjson", "malformed_content", 2, (t) => t.splice(1, 0, "")),
+  traced("an unknown key in a span", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => (s.injected = true)),
+  ),
+  traced("an unknown key in a span's status", "malformed_content", 2, (t) =>
+    editSpan(t, 2, (s) => ((s.status as Json).injected = true)),
+  ),
+  traced("an unknown key in a span event", "malformed_content", 1, (t) =>
+    editSpan(t, 1, (s) => (eventsOf(s)[0]!.injected = true)),
+  ),
+  // The cycle span holds an attribute value of the bound's length, so its line is longer.
+  traced("a traces.ndjson line over the line bound", "malformed_content", 1, () => undefined, {
+    limits: { maxLineBytes: SPAN_BOUNDS.attributeValueChars },
+  }),
+  traced(
+    "manifest counts one span more than traces.ndjson has",
+    "count_mismatch",
+    0,
+    (t, c) => (c.manifest.counts = { ...(c.manifest.counts as Json), traces: t.length + 1 }),
+    { keepCounts: true, mentions: `${TRACES_FILE} has` },
+  ),
+  traced("traces.ndjson listed without counts.traces", "malformed_content", 0, () => undefined, {
+    keepCounts: true,
+    mentions: `lists ${TRACES_FILE} but has no counts.traces`,
+  }),
+  content(
+    "counts.traces without traces.ndjson",
+    "missing_file",
+    (c) => (c.manifest.counts = { ...(c.manifest.counts as Json), traces: 1 }),
+    { keepCounts: true, mentions: `counts.traces is given but ${TRACES_FILE}` },
+  ),
+];
+
 /** Bundles that contradict what the database already holds (the stored bundle). */
 const STORED: HostileCase[] = [
   content(
@@ -335,5 +607,6 @@ export const CONTENT_CASES: readonly HostileCase[] = [
   ...STRINGS,
   ...NUMBERS,
   ...STRUCTURE,
+  ...TRACES,
   ...STORED,
 ];

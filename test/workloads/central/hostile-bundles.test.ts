@@ -13,10 +13,13 @@ import { generateSigningKey } from "../../../workloads/bundle/keys.js";
 import { verifyBundle } from "../../../workloads/bundle/reader.js";
 import { openCentralDb, type CentralDb } from "../../../workloads/central/db/connect.js";
 import { migrateToLatest } from "../../../workloads/central/db/migrate.js";
+import { SpanRecord } from "../../../workloads/shared/trace.js";
 import { importBundle } from "../../../workloads/central/import/import-bundle.js";
 import { generateAndWrite, makeKeys } from "../../support/bundles.js";
 import { DB_TARGETS, fingerprint, makeDatabase } from "../../support/databases.js";
+import { decode, unpack } from "../../support/bundle-content.js";
 import { HOSTILE_CASES, type BaseBundle, type HostileCase } from "../../support/hostile-bundles.js";
+import { writeTracedBundle } from "../../support/hostile-content.js";
 import { tempDir } from "../../support/temp.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "..", "bin", "tiers.js");
@@ -28,6 +31,8 @@ let keyringPath: string;
 let env2Keyring: Keyring;
 let bothKeyring: Keyring;
 const built = new Map<string, string>();
+/** The base with a valid traces.ndjson (the trace cases' starting point) under its own identity. */
+let traced: string;
 
 const keyringOf = (c: HostileCase) => (c.keyringFor ? env2Keyring : c.trustStranger ? bothKeyring : keyring);
 const optionsOf = (c: HostileCase) => ({ keyring: keyringOf(c), ...(c.limits ? { limits: c.limits } : {}) });
@@ -64,6 +69,7 @@ beforeAll(async () => {
   await mkdir(join(dir.path, "tuned"));
   for (const c of HOSTILE_CASES)
     built.set(c.name, await c.build(base, join(dir.path, plain(c) ? "plain" : "tuned")));
+  traced = await writeTracedBundle(base, join(dir.path, "traced.tar.gz"));
 });
 afterAll(() => dir?.remove());
 
@@ -101,6 +107,7 @@ describe.each(DB_TARGETS)("hostile bundles against %s", (target) => {
       expect([c.reason, ...(c.alsoAccept ?? [])]).toContain(reason);
       expect(exitCode).toBe(7);
       expect(message).toMatch(new RegExp(`^bundle refused \\(${reason}\\): .+`));
+      if (c.mentions !== undefined) expect(message).toContain(c.mentions);
       // eslint-disable-next-line no-control-regex -- no control character reaches a terminal
       expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
       expect(await fingerprint(cdb)).toStrictEqual(before);
@@ -111,6 +118,42 @@ describe.each(DB_TARGETS)("hostile bundles against %s", (target) => {
     expect((await importBundle(cdb, base.path, { keyring })).status).toBe("imported");
     const before = await fingerprint(cdb);
     expect((await importBundle(cdb, base.stored, { keyring })).status).toBe("already_imported");
+    expect(await fingerprint(cdb)).toStrictEqual(before);
+  });
+
+  it("imports a bundle with a valid traces.ndjson and stores each of its spans exactly", async () => {
+    const file = decode(await unpack(traced)).traces!.map((l) => SpanRecord.parse(JSON.parse(l)));
+    expect(new Set(file.map((s) => s.kind))).toStrictEqual(new Set(["cycle", "phase", "test"]));
+    const outcome = await importBundle(cdb, traced, { keyring });
+    expect(outcome.status).toBe("imported");
+    const rows = await cdb.db
+      .selectFrom("spans")
+      .innerJoin("bundles", "bundles.bundle_key", "spans.bundle_key")
+      .selectAll("spans")
+      .select("bundles.cycle_id")
+      .where("bundles.bundle_id", "=", outcome.bundleId)
+      .execute();
+    const stored = rows.map((r): SpanRecord => ({
+      trace_id: r.trace_id,
+      span_id: r.span_id,
+      parent_span_id: r.parent_span_id,
+      name: r.name,
+      kind: r.kind as SpanRecord["kind"],
+      cycle_id: r.cycle_id,
+      phase: r.phase as SpanRecord["phase"],
+      start_us: r.start_us,
+      end_us: r.end_us,
+      status: {
+        code: r.status_code as SpanRecord["status"]["code"],
+        ...(r.status_message === null ? {} : { message: r.status_message }),
+      },
+      attributes: JSON.parse(r.attributes) as SpanRecord["attributes"],
+      events: JSON.parse(r.events) as SpanRecord["events"],
+    }));
+    const bySpan = (a: SpanRecord, b: SpanRecord) => a.span_id.localeCompare(b.span_id);
+    expect(stored.sort(bySpan)).toStrictEqual([...file].sort(bySpan));
+    const before = await fingerprint(cdb);
+    expect((await importBundle(cdb, traced, { keyring })).status).toBe("already_imported");
     expect(await fingerprint(cdb)).toStrictEqual(before);
   });
 
@@ -141,6 +184,12 @@ describe("orchestrator verify-bundle's checks are the importer's", () => {
       const error = await verifyBundle(built.get(c.name)!, optionsOf(c)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BundleError);
       expect([c.reason, ...(c.alsoAccept ?? [])]).toContain((error as BundleError).reason);
+      if (c.mentions !== undefined) expect((error as BundleError).message).toContain(c.mentions);
     },
   );
+
+  it("verify-bundle accepts the traced bundle the trace cases are variations of", async () => {
+    const manifest = await verifyBundle(traced, { keyring });
+    expect(manifest.counts.traces).toBe(decode(await unpack(traced)).traces!.length);
+  });
 });
