@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../../tiers/config/issues.js";
+import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
 import {
   cliConfigFromStackFile,
   displayPath,
@@ -59,23 +59,24 @@ async function capture(): Promise<CapturedGraph> {
     totalMs: performance.now() - started,
   });
 
-  // The stack file is read as the Pulumi CLI would read it; a file the CLI would refuse never reaches the program.
+  // The stack file is read as the Pulumi CLI would read it. A file it cannot read, or without a
+  // config mapping, never reaches the program; one with unknown top-level keys is refused too,
+  // after the program has run for its config's problems, so that every problem is in one error.
   const fileConfig = readStackFileConfig(stackFile);
-  if ("issues" in fileConfig) {
+  const refused = (
+    issues: readonly ConfigIssue[],
+    extra: { root?: CapturedGraph["root"]; timings: CapturedGraph["timings"] },
+  ): CapturedGraph => {
+    const error = new ConfigError(issues, `invalid stack configuration in ${displayPath(stackFile)}`);
     return {
       ...base,
       ok: false,
-      error: {
-        message: new ConfigError(
-          fileConfig.issues,
-          `invalid stack configuration in ${displayPath(stackFile)}`,
-        ).message,
-        issues: fileConfig.issues,
-      },
+      error: { message: error.message, issues: error.issues },
       ...empty,
-      timings: timings(0, 0),
+      ...extra,
     };
-  }
+  };
+  if (fileConfig.config === undefined) return refused(fileConfig.issues, { timings: timings(0, 0) });
   for (const assignment of values.set ?? []) {
     const eq = assignment.indexOf("=");
     fileConfig.config[assignment.slice(0, eq)] = JSON.parse(assignment.slice(eq + 1)) as unknown;
@@ -107,6 +108,12 @@ async function capture(): Promise<CapturedGraph> {
     error ??= describeError(e);
   }
   const programMs = performance.now() - t1;
+  // Nothing the program registered counts: the file is refused.
+  if (fileConfig.issues.length > 0)
+    return refused([...fileConfig.issues, ...(error?.issues ?? [])], {
+      ...(recorder.root !== undefined ? { root: recorder.root } : {}),
+      timings: timings(importMs, programMs),
+    });
   return {
     ...base,
     ok: error === undefined,

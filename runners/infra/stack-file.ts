@@ -7,13 +7,21 @@ import { displayPath } from "../../stacks/config/source.js";
 const STACK_FILE_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
 /**
+ * A stack file read as the Pulumi CLI reads it. `config` is there when the program can run on it;
+ * `issues` are the file's own problems. Unknown top-level keys do not stop the program: the harness
+ * still refuses the file, but runs the program for the problems of its config mapping (unknown
+ * `test-tiers:` keys, types, ranges …), so all of them are reported in one error.
+ */
+export type StackFileConfig =
+  | { readonly config: Record<string, unknown>; readonly issues: readonly ConfigIssue[] }
+  | { readonly config?: undefined; readonly issues: readonly ConfigIssue[] };
+
+/**
  * Reads a stack file as the Pulumi CLI would, refusing what it would refuse — every problem at
  * once: a file that cannot be read (missing, not a regular file, too large, not UTF-8), YAML
- * errors, no config mapping, and each unknown top-level key.
+ * errors, no config mapping (no `config` then), and each unknown top-level key (with `config`).
  */
-export function readStackFileConfig(
-  file: string,
-): { config: Record<string, unknown> } | { issues: ConfigIssue[] } {
+export function readStackFileConfig(file: string): StackFileConfig {
   const display = displayPath(file);
   const read = readTextFile(file, { maxBytes: MAX_CONFIG_BYTES, display });
   if (read.text === undefined)
@@ -28,7 +36,9 @@ export function readStackFileConfig(
   const data = source.data as Record<string, unknown> | null;
   const isMapping = data !== null && typeof data === "object" && !Array.isArray(data);
   const config = isMapping ? data.config : undefined;
-  if (config === undefined || config === null || typeof config !== "object" || Array.isArray(config))
+  const hasConfig =
+    config !== undefined && config !== null && typeof config === "object" && !Array.isArray(config);
+  if (!hasConfig)
     problems.push({
       ...source.positionOf(["config"]),
       path: "config",
@@ -44,6 +54,6 @@ export function readStackFileConfig(
         got: JSON.stringify(k),
         expected: "config, secretsprovider, encryptedkey or encryptionsalt",
       });
-  if (problems.length > 0) return { issues: problems };
-  return { config: { ...(config as Record<string, unknown>) } };
+  if (!hasConfig) return { issues: problems };
+  return { config: { ...(config as Record<string, unknown>) }, issues: problems };
 }

@@ -13,7 +13,9 @@ import { ConfigError } from "../../tiers/config/issues.js";
 import { firstInvalidUtf8, MAX_PLAN_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { readYamlFile } from "../../tiers/config/yaml-source.js";
 import { loadSuiteFile } from "../../tiers/plan/suite-file.js";
+import { captureStack } from "../../runners/infra/capture.js";
 import { readStackFileConfig } from "../../runners/infra/stack-file.js";
+import { StackConfigSpec } from "../../stacks/config/schema.js";
 import { pollMsFrom } from "../../runners/cli/commands/central-import.js";
 import { loadKeyring } from "../../workloads/bundle/keyring.js";
 import { loadOrchestratorConfig } from "../../workloads/orchestrator/config.js";
@@ -45,7 +47,7 @@ const LOADERS: [string, (file: string) => unknown][] = [
     "stack file",
     (f) => {
       const r = readStackFileConfig(f);
-      if ("issues" in r) throw new ConfigError(r.issues);
+      if (r.config === undefined) throw new ConfigError(r.issues);
       return r;
     },
   ],
@@ -148,12 +150,27 @@ describe("every problem of a file at once", () => {
       file,
       "confg: {}\nsecrets: x\nconfig:\n  test-tiers:tier: base\n  test-tiers:tire: 1\n  test-tiers:sizes: 2\n",
     );
-    const r = readStackFileConfig(file);
-    expect("issues" in r && r.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`)).toStrictEqual([
+    const top = "expected config, secretsprovider, encryptedkey or encryptionsalt";
+    const known = `expected one of ${Object.keys(StackConfigSpec.shape).join(", ")}`;
+    // The file alone: its top-level keys, and a config the program still checks.
+    const read = readStackFileConfig(file);
+    expect(read.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`)).toStrictEqual([
       "1:1 confg: unknown key of a stack file",
       "2:1 secrets: unknown key of a stack file",
     ]);
-  });
+    expect(read.config).toBeDefined();
+    // Through the harness, as the CLI runs it: all four in one error, nothing registered.
+    const graph = await captureStack("multi", { stackFile: file });
+    expect(graph.ok).toBe(false);
+    expect(graph.error?.message.split("\n")).toStrictEqual([
+      `invalid stack configuration in ${file}`,
+      `  ${file}:1:1 confg: unknown key of a stack file (got "confg", ${top})`,
+      `  ${file}:2:1 secrets: unknown key of a stack file (got "secrets", ${top})`,
+      `  ${file}:5:3 test-tiers:tire: unknown key (got "test-tiers:tire", ${known})`,
+      `  ${file}:6:3 test-tiers:sizes: unknown key (got "test-tiers:sizes", ${known})`,
+    ]);
+    expect(graph.resources).toStrictEqual([]);
+  }, 120_000);
 
   it("names each unknown key and bad value of an orchestrator config in one report", async () => {
     const file = at("orchestrator.yaml");

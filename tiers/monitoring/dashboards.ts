@@ -104,7 +104,8 @@ const PANELS: Readonly<Record<string, PanelSpec>> = {
     unit: "short",
     targets: [
       {
-        expr: `sum by (environment, status) (tiers_results_total{${ENV}})`,
+        // A counter that only grows across cycles: what the dashboard's time range committed.
+        expr: `sum by (environment, status) (increase(tiers_results_total{${ENV}}[$__range]))`,
         legend: "{{environment}} {{status}}",
       },
     ],

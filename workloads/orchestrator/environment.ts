@@ -97,8 +97,15 @@ export class Environment implements ApiService {
       const key = await loadOrCreateSigningKey(config.signing_key_file);
       // SUT events reach the environment once it exists (the SUT starts before it does).
       const holder: { env?: Environment } = {};
-      const started = await startRuntime(config, cpuMillis, (kind, detail) =>
-        holder.env?.recordSutEvent(kind, detail),
+      const started = await startRuntime(
+        config,
+        cpuMillis,
+        (kind, detail) => holder.env?.recordSutEvent(kind, detail),
+        // Load workers' event-loop delays reach /metrics once the environment exists.
+        {
+          second: (pid, delay) => holder.env?.telemetry.metrics?.second(pid, delay),
+          ended: (pid) => holder.env?.telemetry.metrics?.ended(pid),
+        },
       );
       holder.env = new Environment(config, store, key, started, defaultPlan, options);
       holder.env.recordSwept(started.sweptAtStart ?? []);
@@ -169,6 +176,7 @@ export class Environment implements ApiService {
       onProgress: (p) => {
         cycleId = p.cycleId;
         this.progress.set(p.cycleId, p);
+        p.onResult((status) => this.telemetry.metrics?.resultCommitted(status));
       },
     });
     // runCycle creates (or reopens) the cycle before its first await, so its id is known here.

@@ -8,7 +8,7 @@ import type { SweptChaos } from "./faults/chaos-mesh/client.js";
 import { prepareFakeClock } from "./faults/clock-skew.js";
 import { loadKubeContext } from "./kube/context.js";
 import { FaultProxy } from "./faults/network-proxy.js";
-import { localWorkersEngine } from "./load/local-workers.js";
+import { localWorkersEngine, type WorkerLoopSink } from "./load/local-workers.js";
 
 export interface StartedRuntime {
   readonly runtime: EnvironmentRuntime;
@@ -33,13 +33,21 @@ export async function startRuntime(
   config: ResolvedConfig,
   cpuMillis: number,
   onSutEvent: (kind: string, detail: Record<string, unknown>) => void,
+  workerLoops?: WorkerLoopSink,
 ): Promise<StartedRuntime> {
   await mkdir(config.paths.raw, { recursive: true });
   await mkdir(config.paths.scratch, { recursive: true });
   const iperf3 = config.iperf3_server ? { iperf3Server: parseHostPort(config.iperf3_server) } : {};
   const cores = Math.max(0.001, cpuMillis / 1000);
-  // Load in worker processes (the default, one), or in this process with load_workers: 0.
-  const load = config.load_workers > 0 ? { load: localWorkersEngine(config.load_workers) } : {};
+  // Load in worker processes (`tiers local`'s default, one), or in this process with load_workers:
+  // 0 (a bare orchestrator's default). Either way /metrics has the load generator's event-loop lag:
+  // the workers' through `workerLoops`, this process's own from prom-client's collectors.
+  const load =
+    config.load_workers > 0
+      ? {
+          load: localWorkersEngine(config.load_workers, workerLoops ? { eventLoop: workerLoops } : {}),
+        }
+      : {};
   if (config.sut.mode === "external") {
     const url = config.sut.url;
     if (config.faults === "chaos-mesh") {

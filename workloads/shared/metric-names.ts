@@ -8,7 +8,7 @@ export function resultMetricName(test: string, metric: string): string {
  * code registers exactly these (names, types, label names, help), and the generated alert rules
  * and dashboards (issue 13) are written against them. Names and label sets are stable; new series
  * are added, none renamed. Both programs also export `PROCESS_METRICS` (no labels;
- * workloads/shared/process-metrics.ts).
+ * workloads/shared/process-metrics.ts), the orchestrator `RUNTIME_METRICS` too.
  */
 export interface ExportedMetric {
   readonly name: string;
@@ -98,7 +98,7 @@ export const ORCHESTRATOR_METRICS = {
     name: "tiers_results_total",
     type: "counter",
     labels: ["environment", "status"],
-    help: "Results committed by the running cycle, by status (starts again at 0 with each cycle).",
+    help: "Results this process's cycles committed, by status (grows across cycles; 0 again only when the process restarts).",
   },
   faultEvents: {
     name: "tiers_fault_events_total",
@@ -111,6 +111,18 @@ export const ORCHESTRATOR_METRICS = {
     type: "counter",
     labels: ["environment"],
     help: "Cycles this environment's store holds.",
+  },
+  workerLoopP99: {
+    name: "tiers_load_worker_eventloop_lag_p99_seconds",
+    type: "gauge",
+    labels: ["environment", "worker"],
+    help: "p99 event-loop delay of each running load worker process (worker: its pid) over its latest second.",
+  },
+  workerLoopMax: {
+    name: "tiers_load_worker_eventloop_lag_max_seconds",
+    type: "gauge",
+    labels: ["environment", "worker"],
+    help: "Longest event-loop delay of each running load worker process (worker: its pid) in its latest second.",
   },
   testDuration: {
     name: "tiers_test_duration_seconds",
@@ -180,6 +192,24 @@ export const SUT_METRICS = {
     help: "Bytes the session cache holds (sessions × session size).",
   },
 } as const satisfies Record<string, ExportedMetric>;
+
+/**
+ * The Node runtime metrics of the orchestrator's own process, prom-client's collectors
+ * (workloads/shared/process-metrics.ts): event-loop lag and GC pauses. With `load_workers: 0` this
+ * is the process that generates the HTTP load; worker processes report theirs as
+ * `tiers_load_worker_eventloop_lag_*`.
+ */
+export const RUNTIME_METRICS = {
+  nodejs_eventloop_lag_seconds: "gauge",
+  nodejs_eventloop_lag_min_seconds: "gauge",
+  nodejs_eventloop_lag_max_seconds: "gauge",
+  nodejs_eventloop_lag_mean_seconds: "gauge",
+  nodejs_eventloop_lag_stddev_seconds: "gauge",
+  nodejs_eventloop_lag_p50_seconds: "gauge",
+  nodejs_eventloop_lag_p90_seconds: "gauge",
+  nodejs_eventloop_lag_p99_seconds: "gauge",
+  nodejs_gc_duration_seconds: "histogram",
+} as const;
 
 /** The standard process metrics both programs export (counter, gauge, gauge; no labels). */
 export const PROCESS_METRICS = [

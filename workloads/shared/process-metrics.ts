@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
+import { RUNTIME_METRICS } from "./metric-names.js";
 
 /**
  * The standard process metrics (`process_cpu_seconds_total`, `process_resident_memory_bytes`,
@@ -35,4 +36,27 @@ export function registerProcessMetrics(registry: Registry): void {
       this.set(started);
     },
   });
+}
+
+let runtimeMetrics: Metric[] | undefined;
+
+/**
+ * prom-client's event-loop lag (`nodejs_eventloop_lag_*`, from `perf_hooks.monitorEventLoopDelay`
+ * at 10 ms) and GC (`nodejs_gc_duration_seconds{kind}`, a `PerformanceObserver`) collectors, and no
+ * other of `collectDefaultMetrics`' series (see `registerProcessMetrics`). They are made once per
+ * process, on a registry of their own, and these metric objects are registered in every registry
+ * asking for them: one monitor and one GC observer per process however many registries (tests run
+ * several environments in one process), since they measure the process, not an environment.
+ */
+export function registerRuntimeMetrics(registry: Registry): void {
+  runtimeMetrics ??= (() => {
+    const own = new Registry();
+    collectDefaultMetrics({ register: own, eventLoopMonitoringPrecision: 10 });
+    return Object.keys(RUNTIME_METRICS).map((name) => {
+      const metric = own.getSingleMetric(name);
+      if (!metric) throw new Error(`prom-client has no default metric ${name}`);
+      return metric;
+    });
+  })();
+  for (const metric of runtimeMetrics) registry.registerMetric(metric);
 }

@@ -18,7 +18,11 @@ import { openCentralDb } from "../../../workloads/central/db/connect.js";
 import { migrateToLatest } from "../../../workloads/central/db/migrate.js";
 import { importBundle } from "../../../workloads/central/import/import-bundle.js";
 import { keyFraction } from "../../../workloads/orchestrator/telemetry/sampler.js";
-import { ORCHESTRATOR_METRICS, SUT_METRICS } from "../../../workloads/shared/metric-names.js";
+import {
+  ORCHESTRATOR_METRICS,
+  RUNTIME_METRICS,
+  SUT_METRICS,
+} from "../../../workloads/shared/metric-names.js";
 import type { SpanRecord } from "../../../workloads/shared/trace.js";
 import { phaseSteps } from "../../../workloads/orchestrator/controller/steps.js";
 import { hashPlan } from "../../../tiers/plan/hash.js";
@@ -213,6 +217,9 @@ describe("orchestrator telemetry offline: metrics, logs at the phase's level, tr
     }
     for (const m of Object.values(ORCHESTRATOR_METRICS))
       expect(scraped.orchestrator).toContain(`# TYPE ${m.name} ${m.type}`);
+    // This orchestrator generates its load in its own process (load_workers: 0): its loop and GC.
+    for (const [name, type] of Object.entries(RUNTIME_METRICS))
+      expect(scraped.orchestrator).toContain(`# TYPE ${name} ${type}`);
     for (const m of Object.values(SUT_METRICS)) expect(scraped.sut).toContain(`# TYPE ${m.name} ${m.type}`);
     expect(scraped.orchestrator).toMatch(
       new RegExp(
@@ -222,6 +229,22 @@ describe("orchestrator telemetry offline: metrics, logs at the phase's level, tr
     );
     expect(scraped.orchestrator).toContain(`tiers_cycle_running{environment="${planEnv.id}"} 1`);
     expect(scraped.sut).toMatch(/^sut_request_duration_seconds_bucket\{le="1",route="\/work"\} [1-9]\d*$/m);
+  });
+
+  it("keeps tiers_results_total after the cycle: every result it committed, by status", async () => {
+    const after = await s.client.metrics();
+    const status = await s.client.status(scraped.cycleId);
+    const counted = Object.fromEntries(
+      [...after.matchAll(/^tiers_results_total\{environment="([^"]+)",status="([^"]+)"\} (\S+)$/gm)].map(
+        (m) => {
+          expect(m[1]).toBe(planEnv.id);
+          return [m[2]!, Number(m[3])];
+        },
+      ),
+    );
+    expect(after).toContain(`tiers_cycle_running{environment="${planEnv.id}"} 0`);
+    expect(counted).toStrictEqual(status.results);
+    expect(Object.values(counted).reduce((a, n) => a + n, 0)).toBeGreaterThan(0);
   });
 
   it("promtool refuses a broken exposition (the check can fail)", async () => {

@@ -1,7 +1,8 @@
 import { watch, type FSWatcher } from "node:fs";
-import { mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
+import { describeKind } from "../../../tiers/config/read-file.js";
 import { escapeControls } from "../../../tiers/safe-text.js";
 import { BundleError } from "../../bundle/errors.js";
 import type { CentralDb } from "../db/connect.js";
@@ -68,17 +69,73 @@ export interface InboxOptions extends ImportOptions {
   readonly onEvent: (event: InboxEvent) => void;
 }
 
-/** A free name in `dir` for `name` (`x.tar.gz`, then `x.1.tar.gz` …), so nothing is overwritten. */
+/**
+ * A free name in `dir` for `name` (`x.tar.gz`, then `x.1.tar.gz` …), so nothing is overwritten —
+ * not even a dangling link already there (`lstat`: a rename would replace it).
+ */
 async function freeTarget(dir: string, name: string): Promise<string> {
   const stem = name.replace(/\.tar\.gz$/, "");
   for (let i = 0; ; i++) {
     const candidate = join(dir, i === 0 ? name : `${stem}.${i}.tar.gz`);
     try {
-      await stat(candidate);
+      await lstat(candidate);
     } catch {
       return candidate;
     }
   }
+}
+
+/**
+ * What an inbox entry is, found without opening it: a regular file (or a link to one) to import,
+ * gone, or why it can never be imported — a FIFO, a directory, a device or socket (`not_a_file`),
+ * a link to one of those (`not_a_file`) or to nothing (`unreadable`). Such an entry is refused
+ * from its name alone, so a FIFO is never opened and nothing waits for a writer.
+ */
+async function entryKind(file: string): Promise<"file" | "gone" | BundleError> {
+  let entry;
+  try {
+    entry = await lstat(file);
+  } catch {
+    return "gone";
+  }
+  if (entry.isFile()) return "file";
+  if (!entry.isSymbolicLink())
+    return new BundleError("not_a_file", `the path is ${describeKind(entry)}, not a bundle file`);
+  try {
+    const target = await stat(file);
+    if (target.isFile()) return "file";
+    return new BundleError(
+      "not_a_file",
+      `the path is a symbolic link to ${describeKind(target)}, not a bundle file`,
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return new BundleError(
+      "unreadable",
+      `the file cannot be opened (${code}${code === "ENOENT" ? ": a dangling symbolic link" : ""})`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Moves an inbox entry to `rejected/` (a rename: nothing is opened, whatever the entry is) with
+ * `<name>.reason.txt`; undefined when it went away meanwhile.
+ */
+async function reject(file: string, error: unknown, options: InboxOptions): Promise<InboxEvent | undefined> {
+  const name = basename(file);
+  const reason = error instanceof BundleError ? error.reason : "internal_error";
+  const detail = escapeControls(
+    error instanceof BundleError ? error.detail : ((error as Error)?.message ?? String(error)),
+    { lines: false },
+  );
+  const movedTo = await freeTarget(join(options.dir, "rejected"), name);
+  if (!(await move(file, movedTo))) return undefined;
+  await writeFile(
+    `${movedTo}.reason.txt`,
+    `reason: ${reason}\nmessage: ${detail}\nfile: ${escapeControls(name, { lines: false })}\nrefused_at: ${new Date().toISOString()}\n`,
+  );
+  return { kind: "rejected", file, reason, detail, movedTo };
 }
 
 /**
@@ -90,38 +147,31 @@ async function processFile(
   file: string,
   options: InboxOptions,
 ): Promise<InboxEvent | undefined> {
-  const name = basename(file);
   let outcome: ImportOutcome;
   try {
     outcome = await importBundle(cdb, file, options);
   } catch (error) {
     if (retryable(error)) return { kind: "deferred", file, error };
-    const reason = error instanceof BundleError ? error.reason : "internal_error";
-    const detail = escapeControls(
-      error instanceof BundleError ? error.detail : ((error as Error)?.message ?? String(error)),
-      { lines: false },
-    );
-    const movedTo = await freeTarget(join(options.dir, "rejected"), name);
-    if (!(await move(file, movedTo))) return undefined;
-    await writeFile(
-      `${movedTo}.reason.txt`,
-      `reason: ${reason}\nmessage: ${detail}\nfile: ${escapeControls(name, { lines: false })}\nrefused_at: ${new Date().toISOString()}\n`,
-    );
-    return { kind: "rejected", file, reason, detail, movedTo };
+    return reject(file, error, options);
   }
-  const movedTo = await freeTarget(join(options.dir, "imported"), name);
+  const movedTo = await freeTarget(join(options.dir, "imported"), basename(file));
   if (!(await move(file, movedTo))) return undefined;
   return { kind: "imported", outcome, movedTo };
 }
 
-/** Imports every bundle file now in the inbox, in name order, each moved as `watchInbox` does. */
+/**
+ * Imports every bundle file now in the inbox, in name order, each moved as `watchInbox` does. An
+ * entry named like a bundle that is no regular file (a FIFO, a directory, a dangling link) is
+ * moved to `rejected/` with its reason at once: it can never be imported, so it is not kept.
+ */
 async function scanInbox(cdb: CentralDb, options: InboxOptions): Promise<void> {
   const names = (await readdir(options.dir)).filter(isBundleFileName).sort();
   for (const name of names) {
     if (options.signal.aborted) break;
     const file = join(options.dir, name);
-    if (!(await stat(file).catch(() => undefined))?.isFile()) continue;
-    const event = await processFile(cdb, file, options);
+    const kind = await entryKind(file);
+    if (kind === "gone") continue;
+    const event = kind === "file" ? await processFile(cdb, file, options) : await reject(file, kind, options);
     if (event) options.onEvent(event);
   }
 }

@@ -1,8 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerProcessMetrics } from "../../shared/process-metrics.js";
+import { registerProcessMetrics, registerRuntimeMetrics } from "../../shared/process-metrics.js";
 import { ORCHESTRATOR_METRICS as M, type ExportedMetric } from "../../shared/metric-names.js";
+import { RESULT_STATUSES, type ResultStatus } from "../../shared/result.js";
 import type { CycleEnd } from "../controller/cycle-controller.js";
 import type { CycleProgress } from "../controller/progress.js";
+import type { WorkerLoopSink } from "../load/local-workers.js";
+import type { EventLoopDelay } from "../load/protocol.js";
 
 /** What the scrape reads at the moment it happens: the running cycle, the last one, the store. */
 export interface MetricsState {
@@ -21,14 +24,18 @@ const spec = <T extends ExportedMetric>(m: T) => ({
  * The orchestrator's own metrics through prom-client, on a registry of its own (several
  * environments may share a process in tests): seed 001's `stress_phase_progression` per phase of
  * the running cycle, the latest load and SUT figures, results by status, fault events, test
- * durations, and the standard process metrics. Names, types and labels are those of
- * `ORCHESTRATOR_METRICS` (workloads/shared/metric-names.ts). Gauges are read when scraped, so a
- * scrape never sees a figure older than the cycle's own state.
+ * durations, each load worker's event-loop delay, the standard process metrics and this process's
+ * event-loop lag and GC pauses. Names, types and labels are those of `ORCHESTRATOR_METRICS` and
+ * `RUNTIME_METRICS` (workloads/shared/metric-names.ts). Gauges are read when scraped, so a scrape
+ * never sees a figure older than the cycle's own state; counters only grow, whatever the cycles.
  */
-export class OrchestratorMetrics {
+export class OrchestratorMetrics implements WorkerLoopSink {
   readonly registry = new Registry();
   private readonly faults: Counter;
   private readonly tests: Histogram;
+  private readonly results: Counter;
+  /** The latest second's event-loop delay of each running load worker, by pid. */
+  private readonly workerLoops = new Map<number, EventLoopDelay>();
 
   constructor(
     readonly environment: string,
@@ -37,6 +44,7 @@ export class OrchestratorMetrics {
     const r = [this.registry];
     const env = { environment };
     registerProcessMetrics(this.registry);
+    registerRuntimeMetrics(this.registry);
     new Gauge({
       ...spec(M.phaseProgression),
       registers: r,
@@ -95,16 +103,23 @@ export class OrchestratorMetrics {
       p.latest.rss_bytes == null ? null : (p.latest.rss_bytes / p.environment.resources.memory_bytes) * 100,
     );
     latest(M.sutMemory, (p) => p.latest.rss_bytes);
-    new Counter({
-      ...spec(M.results),
-      registers: r,
-      collect() {
-        // The running cycle's own tally: the counter starts again with each cycle (a counter reset).
-        this.reset();
-        const p = state.running();
-        if (p) for (const [status, n] of Object.entries(p.results)) this.inc({ ...env, status }, n);
-      },
-    });
+    // Counted as results are committed (`resultCommitted`), never reset: every status is there from
+    // the start, at 0, so a rate over it needs no first result.
+    this.results = new Counter({ ...spec(M.results), registers: r });
+    for (const status of RESULT_STATUSES) this.results.inc({ ...env, status }, 0);
+    const workerLoops = this.workerLoops;
+    const workerLoop = (m: ExportedMetric, read: (d: EventLoopDelay) => number): void => {
+      new Gauge({
+        ...spec(m),
+        registers: r,
+        collect() {
+          this.reset();
+          for (const [pid, d] of workerLoops) this.set({ ...env, worker: String(pid) }, read(d) / 1000);
+        },
+      });
+    };
+    workerLoop(M.workerLoopP99, (d) => d.p99_ms);
+    workerLoop(M.workerLoopMax, (d) => d.max_ms);
     new Counter({
       ...spec(M.cycles),
       registers: r,
@@ -124,6 +139,21 @@ export class OrchestratorMetrics {
   /** A fault event of a cycle (`fault.injected`, `fault.undone`, `fault.skipped`, …). */
   faultEvent(scenario: string, kind: string): void {
     this.faults.inc({ environment: this.environment, scenario, kind });
+  }
+
+  /** A result committed to the environment's store (a test's, or a phase load segment's). */
+  resultCommitted(status: ResultStatus): void {
+    this.results.inc({ environment: this.environment, status });
+  }
+
+  /** A load worker's event-loop delay over its latest second (`WorkerLoopSink`). */
+  second(pid: number, delay: EventLoopDelay): void {
+    this.workerLoops.set(pid, delay);
+  }
+
+  /** A load worker exited: its series go. */
+  ended(pid: number): void {
+    this.workerLoops.delete(pid);
   }
 
   /** A test or load segment finished. */

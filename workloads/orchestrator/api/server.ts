@@ -74,7 +74,22 @@ export interface ApiOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
 }
 
-const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+
+/** The timeouts `ApiTimeouts` leaves unset (the README states them). */
+export const DEFAULT_API_TIMEOUTS = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+  idleMs: 120_000,
+  checkIntervalMs: 1_000,
+} as const satisfies Required<ApiTimeouts>;
+
+/**
+ * After a 413, what the client still sends is read and discarded up to this many times the body
+ * limit (32 MiB at the default 4 MiB); beyond, its connection is closed.
+ */
+export const DRAIN_LIMIT_FACTOR = 8;
 
 type Redact = NonNullable<ApiOptions["redact"]>;
 
@@ -178,10 +193,10 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
   const log = options.log ?? ((line: string) => process.stderr.write(`${escapeControls(line)}\n`));
   const redact = [...(options.redact ?? [])].sort((a, b) => b.path.length - a.path.length);
   const httpOptions = {
-    headersTimeout: t.headersMs ?? 10_000,
-    requestTimeout: t.requestMs ?? 30_000,
-    keepAliveTimeout: t.keepAliveMs ?? 5_000,
-    connectionsCheckingInterval: t.checkIntervalMs ?? 1_000,
+    headersTimeout: t.headersMs ?? DEFAULT_API_TIMEOUTS.headersMs,
+    requestTimeout: t.requestMs ?? DEFAULT_API_TIMEOUTS.requestMs,
+    keepAliveTimeout: t.keepAliveMs ?? DEFAULT_API_TIMEOUTS.keepAliveMs,
+    connectionsCheckingInterval: t.checkIntervalMs ?? DEFAULT_API_TIMEOUTS.checkIntervalMs,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     REDACT.set(res, redact);
@@ -198,7 +213,7 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
         onRequest,
       )
     : createServer(httpOptions, onRequest);
-  server.timeout = t.idleMs ?? 120_000;
+  server.timeout = t.idleMs ?? DEFAULT_API_TIMEOUTS.idleMs;
   return server;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -236,9 +251,9 @@ export function createApiServer(service: ApiService, options: ApiOptions): Serve
           // instead of a reset. A body found too large only while reading it is drained first.
           if (error instanceof DeclaredTooLarge) {
             answer();
-            return drain(req, 8 * limit);
+            return drain(req, DRAIN_LIMIT_FACTOR * limit);
           }
-          await drain(req, 8 * limit);
+          await drain(req, DRAIN_LIMIT_FACTOR * limit);
           res.setHeader("connection", "close");
           return answer();
         }

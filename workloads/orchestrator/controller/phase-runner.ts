@@ -167,7 +167,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   const testsDone = runBounded(pending, environment.max_parallel, async (t) => {
     if (stop.signal.aborted) return;
     const result = await traced(t, () => runTest(t, plan.contracts, runCtx()));
-    if (store.commitResult(result)) progress.results[result.status] += 1;
+    if (store.commitResult(result)) progress.countResult(result.status);
   });
 
   // The chaos phase's faults on their schedule (the plan's seeded order), each measured for
@@ -313,7 +313,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
     environment,
   );
   store.finishPhase(cycleId, summary, loadResults);
-  for (const r of loadResults) progress.results[r.status] += 1;
+  for (const r of loadResults) progress.countResult(r.status);
   p.status = summary.status;
   p.gate = summary.gate.verdict;
   telemetry?.phaseEnded(summary);

@@ -47,8 +47,10 @@ export class CycleProgress {
     cpu_pct: null,
     rss_bytes: null,
   };
+  /** Results this run of the cycle committed, by status (see `countResult`). */
   readonly results: Record<ResultStatus, number> = { passed: 0, failed: 0, invalid: 0, skipped: 0 };
   saturationRps: number | null = null;
+  private readonly resultListeners: ((status: ResultStatus) => void)[] = [];
 
   constructor(
     readonly cycleId: string,
@@ -62,6 +64,16 @@ export class CycleProgress {
       started_ms: null,
       duration_ms: p.duration_ms,
     }));
+  }
+
+  /** A result committed to the store: counted, and told to each listener (/metrics' counter). */
+  countResult(status: ResultStatus): void {
+    this.results[status] += 1;
+    for (const listener of this.resultListeners) listener(status);
+  }
+
+  onResult(listener: (status: ResultStatus) => void): void {
+    this.resultListeners.push(listener);
   }
 
   phase(name: string): PhaseProgress {

@@ -4,7 +4,15 @@ import type { LatencyHistogram } from "../adapters/latency-histogram.js";
 import { startRunning, type Running } from "../process/spawn.js";
 import type { LoadEngine } from "./engine.js";
 import { mergeOutcomes, SecondMerger, splitLoad, type WorkerOutcome, type WorkerShare } from "./merge.js";
-import { readWorkerLine, type WorkerReport, type WorkerSecond } from "./protocol.js";
+import { readWorkerLine, type EventLoopDelay, type WorkerReport, type WorkerSecond } from "./protocol.js";
+
+/** Where each worker's event-loop delay goes (the orchestrator's /metrics), by the worker's pid. */
+export interface WorkerLoopSink {
+  /** Worker `pid`'s event-loop delay over its latest second. */
+  second(pid: number, delay: EventLoopDelay): void;
+  /** Worker `pid` has exited: its figures are no longer current. */
+  ended(pid: number): void;
+}
 
 /** The orchestrator's own entry: a worker is `node bin/orchestrator.js load-worker …`. */
 const ORCHESTRATOR_BIN = fileURLToPath(new URL("../../../bin/orchestrator.js", import.meta.url));
@@ -20,6 +28,18 @@ export interface LocalWorkersOptions {
   readonly command?: { readonly file: string; readonly args: readonly string[] };
   /** Called with each worker's pid once it is spawned (teardown tests). */
   readonly onSpawn?: (pid: number) => void;
+  /** Told each worker's event-loop delay of every second it reports, and when it has exited. */
+  readonly eventLoop?: WorkerLoopSink;
+}
+
+/** A sink's failure must not stop the load. */
+function tell(sink: WorkerLoopSink | undefined, call: (sink: WorkerLoopSink) => void): void {
+  if (!sink) return;
+  try {
+    call(sink);
+  } catch {
+    // what the sink does with it is its own affair
+  }
 }
 
 /** How long a stopped worker has to write its report before it is killed. */
@@ -56,7 +76,8 @@ function workerArgs(options: HttpLoadOptions, share: WorkerShare, local: LocalWo
  * SIGUSR2. Their seconds are merged live (SecondMerger) and their reports into one LoadReport. A
  * worker that exits early, is killed, or writes a malformed line is named in the report with what
  * it did deliver kept; `stop` (and an abort of the orchestrator) sends every worker SIGTERM, on
- * which it ends its load and writes its report, then SIGKILL after a grace period.
+ * which it ends its load and writes its report, then SIGKILL after a grace period. Each worker's
+ * event-loop delay per second goes to `eventLoop` (the orchestrator's /metrics), by its pid.
  */
 export function startLocalWorkers(options: HttpLoadOptions, local: LocalWorkersOptions): HttpLoadRun {
   const shares = splitLoad(options, local.workers);
@@ -124,6 +145,7 @@ export function startLocalWorkers(options: HttpLoadOptions, local: LocalWorkersO
         w.ready = true;
         checkReady();
       } else if (v.kind === "second") {
+        if (v.event_loop) tell(local.eventLoop, (sink) => sink.second(running.pid, v.event_loop!));
         const part = { ...v, hist: read.histogram! };
         w.seconds.push(part);
         merger.add(part);
@@ -132,6 +154,7 @@ export function startLocalWorkers(options: HttpLoadOptions, local: LocalWorkersO
       }
     });
     const exit = await running.exited;
+    tell(local.eventLoop, (sink) => sink.ended(running.pid));
     if (w.problem === undefined && (!w.report || exit.exitCode !== 0)) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const tail = w.stderr.length > 0 ? ` (stderr: ${w.stderr.slice(-2).join(" | ").slice(0, 300)})` : "";

@@ -3,8 +3,8 @@ import { LatencyHistogram } from "../adapters/latency-histogram.js";
 
 /**
  * What a load worker (`orchestrator load-worker`) writes on stdout, one JSON object a line:
- * `ready` once it can start, a `second` at the end of every second (its counts and that second's
- * histogram), and one `report` at the end (its totals and its whole histogram). The local engine
+ * `ready` once it can start, a `second` at the end of every second (its counts, that second's
+ * histogram and its own event-loop delay), and one `report` at the end (its totals and its whole histogram). The local engine
  * reads these from the worker's pipe, the cluster engine from the worker pod's log; both check
  * every line with these schemas, since a worker's output is not trusted.
  */
@@ -29,6 +29,14 @@ export const WorkerReady = z.strictObject({
   pid: count,
 });
 
+/**
+ * A worker's event-loop delay over one second (`perf_hooks.monitorEventLoopDelay`), in ms: the
+ * load generator's own lag, which inflates every latency it measures. The orchestrator exports it
+ * per worker on /metrics.
+ */
+export const EventLoopDelay = z.strictObject({ mean_ms: ms, p99_ms: ms, max_ms: ms });
+export type EventLoopDelay = z.infer<typeof EventLoopDelay>;
+
 export const WorkerSecond = z.strictObject({
   kind: z.literal("second"),
   index: count,
@@ -40,6 +48,8 @@ export const WorkerSecond = z.strictObject({
   timeouts: count,
   non_2xx: count,
   histogram: SerializedHistogramSchema,
+  /** Absent when the loop was not sampled in that second (or from a worker that does not sample). */
+  event_loop: EventLoopDelay.optional(),
 });
 export type WorkerSecond = z.infer<typeof WorkerSecond>;
 

@@ -1,8 +1,19 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import { AUTOCANNON_VERSION, startHttpLoad, type HttpLoadOptions } from "../adapters/http-load-run.js";
 import { LatencyHistogram } from "../adapters/latency-histogram.js";
-import type { WorkerLine } from "./protocol.js";
+import type { EventLoopDelay, WorkerLine } from "./protocol.js";
+
+/** The loop's delay since the last call, and the histogram started again; undefined when unsampled. */
+function delaySince(loop: IntervalHistogram): EventLoopDelay | undefined {
+  const sampled = loop.count > 0;
+  const delay = sampled
+    ? { mean_ms: loop.mean / 1e6, p99_ms: loop.percentile(99) / 1e6, max_ms: loop.max / 1e6 }
+    : undefined;
+  loop.reset();
+  return delay;
+}
 
 export interface WorkerOptions extends Omit<HttpLoadOptions, "onLatency"> {
   /** This worker's index among the run's workers (a Job's completion index on the cluster). */
@@ -16,9 +27,10 @@ export interface WorkerOptions extends Omit<HttpLoadOptions, "onLatency"> {
 /**
  * The body of `orchestrator load-worker`: one share of a phase's load, run with autocannon in this
  * process, reported as protocol lines (protocol.ts) through `write`: `ready`, a `second` every
- * second with that second's histogram, and the `report` with the whole histogram. SIGTERM or
- * SIGINT end the load early and the report still comes out, so an engine that stops its workers
- * loses nothing they measured. Resolves with the exit code.
+ * second with that second's histogram and this process's event-loop delay over it (sampled every
+ * 10 ms), and the `report` with the whole histogram. SIGTERM or SIGINT end the load early and the
+ * report still comes out, so an engine that stops its workers loses nothing they measured.
+ * Resolves with the exit code.
  */
 export async function runLoadWorker(
   options: WorkerOptions,
@@ -42,6 +54,7 @@ export async function runLoadWorker(
       }, 500)
     : undefined;
   watch?.unref();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
   const report = (r: Omit<Extract<WorkerLine, { kind: "report" }>, "kind" | "index" | "generator">): void =>
     write({ kind: "report", index, generator: { name: "autocannon", version: AUTOCANNON_VERSION }, ...r });
   try {
@@ -69,6 +82,7 @@ export async function runLoadWorker(
     } else {
       write({ kind: "ready", index, pid: process.pid });
     }
+    loop.enable();
     const run = startHttpLoad({
       url: options.url,
       connections: options.connections,
@@ -82,6 +96,7 @@ export async function runLoadWorker(
     stop = () => run.stop();
     if (stopRequested) run.stop();
     run.onSecond((s, histogram) => {
+      const delay = delaySince(loop);
       write({
         kind: "second",
         index,
@@ -93,6 +108,7 @@ export async function runLoadWorker(
         timeouts: s.timeouts,
         non_2xx: s.non_2xx,
         histogram,
+        ...(delay ? { event_loop: delay } : {}),
       });
     });
     const done = await run.done;
@@ -108,6 +124,7 @@ export async function runLoadWorker(
     });
     return 0;
   } finally {
+    loop.disable();
     if (watch) clearInterval(watch);
     process.off("SIGTERM", onStop);
     process.off("SIGINT", onStop);

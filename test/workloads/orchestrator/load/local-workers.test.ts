@@ -13,6 +13,9 @@ import {
 import { parseHttpLoad } from "../../../../workloads/orchestrator/adapters/http-load.js";
 import { startLocalWorkers } from "../../../../workloads/orchestrator/load/local-workers.js";
 import { splitLoad } from "../../../../workloads/orchestrator/load/merge.js";
+import { readWorkerLine } from "../../../../workloads/orchestrator/load/protocol.js";
+import { OrchestratorMetrics } from "../../../../workloads/orchestrator/api/metrics.js";
+import { ORCHESTRATOR_METRICS } from "../../../../workloads/shared/metric-names.js";
 import { isAlive } from "../../../../workloads/orchestrator/process/proc.js";
 import { tempDir } from "../../../support/temp.js";
 
@@ -82,6 +85,34 @@ describe("splitting and merging", () => {
         },
       ),
     );
+  });
+
+  it("reads a worker's event-loop delay with its second, and refuses one that is negative or has other keys", () => {
+    const h = new LatencyHistogram();
+    h.record(5);
+    const second = {
+      kind: "second",
+      index: 0,
+      second: 1,
+      ts_ms: 1,
+      interval_ms: 1000,
+      responses: 1,
+      errors: 0,
+      timeouts: 0,
+      non_2xx: 0,
+      histogram: h.toJSON(),
+    };
+    const loop = { mean_ms: 10.5, p99_ms: 12, max_ms: 30 };
+    const read = readWorkerLine(JSON.stringify({ ...second, event_loop: loop }));
+    expect(read.ok && read.value.kind === "second" && read.value.event_loop).toStrictEqual(loop);
+    expect(readWorkerLine(JSON.stringify(second)).ok).toBe(true);
+    for (const bad of [
+      { ...loop, max_ms: -1 },
+      { ...loop, lag: 1 },
+    ]) {
+      const r = readWorkerLine(JSON.stringify({ ...second, event_loop: bad }));
+      expect(r.ok ? "accepted" : r.problem).toMatch(/^event_loop/);
+    }
   });
 
   it("refuses a serialized histogram whose buckets do not add up or are out of range", () => {
@@ -175,6 +206,77 @@ describe("local load workers against a loopback server", () => {
     },
     60_000,
   );
+
+  it("tells the sink each worker's event-loop delay of every second, by pid, and when each worker has exited", async () => {
+    const seconds: { pid: number; mean_ms: number; p99_ms: number; max_ms: number }[] = [];
+    const ended: number[] = [];
+    const run = startLocalWorkers(
+      { url: t.url, connections: 4, rps: 200, durationS: 2 },
+      {
+        workers: 2,
+        eventLoop: {
+          second: (pid, delay) => seconds.push({ pid, ...delay }),
+          ended: (pid) => ended.push(pid),
+        },
+      },
+    );
+    const report = await run.done;
+    const pids = report.workers!.map((w) => w.pid!);
+    expect(report.workers!.map((w) => w.problem ?? "ok")).toStrictEqual(["ok", "ok"]);
+    expect(ended.sort()).toStrictEqual([...pids].sort());
+    // Every worker reported its own loop with its seconds; nothing but the run's workers did.
+    for (const w of report.workers!) expect(seconds.filter((s) => s.pid === w.pid).length).toBeGreaterThan(0);
+    expect(new Set(seconds.map((s) => s.pid))).toStrictEqual(new Set(pids));
+    for (const s of seconds) {
+      expect(s.mean_ms).toBeGreaterThan(0);
+      expect(s.mean_ms).toBeLessThanOrEqual(s.max_ms);
+      expect(s.p99_ms).toBeLessThanOrEqual(s.max_ms);
+    }
+  }, 60_000);
+
+  it("on the orchestrator's /metrics, each running worker's loop is a gauge by pid, gone once the worker exits", async () => {
+    const metrics = new OrchestratorMetrics("env-1", {
+      running: () => undefined,
+      lastEnd: () => undefined,
+      cycleCount: () => 0,
+    });
+    const gauge = ORCHESTRATOR_METRICS.workerLoopP99.name;
+    const workersIn = (text: string) =>
+      [...text.matchAll(new RegExp(`^${gauge}\\{environment="env-1",worker="(\\d+)"\\} (\\S+)$`, "gm"))].map(
+        (m) => ({ pid: Number(m[1]), seconds: Number(m[2]) }),
+      );
+    // Scraped right after each thing the engine tells it: a worker's second, a worker's exit.
+    const scrapes: { after: "second" | "ended"; pid: number; text: Promise<string> }[] = [];
+    const run = startLocalWorkers(
+      { url: t.url, connections: 4, rps: 200, durationS: 2 },
+      {
+        workers: 2,
+        eventLoop: {
+          second: (pid, delay) => {
+            metrics.second(pid, delay);
+            scrapes.push({ after: "second", pid, text: metrics.render() });
+          },
+          ended: (pid) => {
+            metrics.ended(pid);
+            scrapes.push({ after: "ended", pid, text: metrics.render() });
+          },
+        },
+      },
+    );
+    const report = await run.done;
+    const pids = report.workers!.map((w) => w.pid!).sort();
+    for (const after of ["second", "ended"] as const)
+      expect([...new Set(scrapes.filter((x) => x.after === after).map((x) => x.pid))].sort()).toStrictEqual(
+        pids,
+      );
+    for (const scrape of scrapes) {
+      const seen = workersIn(await scrape.text);
+      const series = seen.find((w) => w.pid === scrape.pid);
+      if (scrape.after === "second") expect(series?.seconds).toBeGreaterThan(0);
+      else expect(series).toBeUndefined();
+    }
+    expect(workersIn(await metrics.render())).toStrictEqual([]);
+  }, 60_000);
 
   it.each([
     [
