@@ -124,6 +124,12 @@ describe.skipIf(problem !== undefined)("tiers local --runtime containers (real p
       expect(p.requests).toBeGreaterThan(0);
       expect(p.p99_ms).toBeGreaterThan(0);
     }
+    // The SUT container's CPU and memory in every phase, read from its own /metrics (the
+    // orchestrator's container cannot see its processes).
+    for (const p of report.phases) {
+      expect(p.cpu?.mean, `${p.environment_id}/${p.phase} cpu`).toBeGreaterThan(0);
+      expect(p.memory?.mean, `${p.environment_id}/${p.phase} memory`).toBeGreaterThan(0);
+    }
     for (const e of report.environments) {
       for (const phase of ["idle", "baseline", "light"])
         expect(

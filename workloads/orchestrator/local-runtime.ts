@@ -68,6 +68,7 @@ export async function startRuntime(
           scratchDir: config.paths.scratch,
           ...iperf3,
           sampleRoots: () => [],
+          sutMetricsUrl: new URL("/metrics", url).toString(),
           cores,
           cluster,
         },
@@ -83,6 +84,7 @@ export async function startRuntime(
         scratchDir: config.paths.scratch,
         ...iperf3,
         sampleRoots: () => [],
+        sutMetricsUrl: new URL("/metrics", url).toString(),
         cores,
         ...load,
         faultsUnavailable:

@@ -8,6 +8,7 @@ import { loadSecondSamples } from "../adapters/http-load-run.js";
 import { runTest } from "../adapters/run-test.js";
 import { runFault } from "../faults/injector.js";
 import { createLocalInjector } from "../faults/registry.js";
+import { MetricsSampler } from "../sampler/metrics-sampler.js";
 import { CPU_SERIES, ProcessSampler, RSS_SERIES } from "../sampler/process-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
 import type { CycleTelemetry } from "../telemetry/telemetry.js";
@@ -85,21 +86,31 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
       stop.abort(error);
     }
   }, FLUSH_MS);
-  const sampler = new ProcessSampler({
-    roots: runtime.sampleRoots,
-    cores: runtime.cores,
-    phase: () => phase.name,
-    onSample: (s) => {
-      buffer.push(s);
-      if (s.series === CPU_SERIES) {
-        cpu.push(s.value);
-        progress.latest.cpu_pct = s.value;
-      } else if (s.series === RSS_SERIES) {
-        rss.push(s.value);
-        progress.latest.rss_bytes = s.value;
-      }
-    },
-  });
+  const onSample = (s: Sample): void => {
+    buffer.push(s);
+    if (s.series === CPU_SERIES) {
+      cpu.push(s.value);
+      progress.latest.cpu_pct = s.value;
+    } else if (s.series === RSS_SERIES) {
+      rss.push(s.value);
+      progress.latest.rss_bytes = s.value;
+    }
+  };
+  // The SUT's processes where this orchestrator can see them (the local target), else its own
+  // /metrics (a container or a pod of its own).
+  const sampler = runtime.sutMetricsUrl
+    ? new MetricsSampler({
+        url: runtime.sutMetricsUrl,
+        cores: runtime.cores,
+        phase: () => phase.name,
+        onSample,
+      })
+    : new ProcessSampler({
+        roots: runtime.sampleRoots,
+        cores: runtime.cores,
+        phase: () => phase.name,
+        onSample,
+      });
   sampler.start();
   if (runtime.sampleRoots().every((pid) => pid === undefined) && runtime.faults) {
     event("sampler.no_process", { note: "no SUT process to sample at phase start" });
@@ -277,7 +288,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
         : Math.max(...(recoveries as number[]));
   const sutDown = (await waitHealthy(runtime.healthUrl, 2000)) === null;
 
-  sampler.stop();
+  await sampler.stop();
   clearInterval(flusher);
   flush();
   // A storage failure (disk full, read-only) stops the cycle: nothing measured after it could be kept.

@@ -17,6 +17,11 @@ export interface EnvironmentRuntime {
   readonly iperf3Server?: { readonly host: string; readonly port: number };
   /** Root pids of the SUT's process trees, asked at every sample (none for an external SUT). */
   readonly sampleRoots: () => readonly (number | undefined)[];
+  /**
+   * An external SUT's Prometheus exposition (`<sut>/metrics`): sampled for its process CPU and RSS
+   * where `sampleRoots` has no process to read (a container or a pod of its own).
+   */
+  readonly sutMetricsUrl?: string;
   /** Cores the SUT may use: 100 % CPU means all of them busy. */
   readonly cores: number;
   /** The local injectors' handles; undefined where faults are injected by something else (Chaos Mesh). */
