@@ -3,9 +3,14 @@
  * 1. the orchestrator process's CPU (% of one core) per phase of the same cycle run twice, without
  *    (TIERS_TELEMETRY=off) and with logs, traces and fault/test metrics; the difference is what
  *    telemetry adds (target ≤ 2 % of a core per phase);
- * 2. the time one `/metrics` scrape takes under load, over HTTP: the sample SUT's exposition while
- *    autocannon drives its /work, and the orchestrator's registry with a running seven-phase
- *    cycle's figures (target ≤ 10 ms).
+ * 2. the time one `/metrics` scrape takes under load, over HTTP: the sample SUT's exposition (its own
+ *    process) while `wrk` drives its /work (a process of its own, as a load worker is), and the
+ *    orchestrator's registry with a running seven-phase cycle's figures (target ≤ 10 ms). The
+ *    scraper is this process, as Prometheus is a process of its own.
+ *
+ * Both cycles run with their load in one worker process (`load_workers: 1`, `tiers local`'s
+ * default and the cluster's shape: load off the orchestrator's loop), so the orchestrator's CPU is
+ * its own work, and the difference between the two runs is telemetry's.
  *
  *   npm run bench -- telemetry [--time-scale 0.004] [--scrapes 200]
  */
@@ -15,7 +20,6 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
 import { loadCatalog } from "../../tiers/catalog.js";
 import { compilePlan } from "../../tiers/plan/compile.js";
 import { resolvePlanOptions } from "../../tiers/plan/options.js";
@@ -23,7 +27,7 @@ import { OrchestratorMetrics } from "../../workloads/orchestrator/api/metrics.js
 import { createApiServer, listen } from "../../workloads/orchestrator/api/server.js";
 import { CycleProgress } from "../../workloads/orchestrator/controller/progress.js";
 import { readProcStat } from "../../workloads/orchestrator/process/proc.js";
-import { createSut } from "../../workloads/sut/server.js";
+import { SutSupervisor } from "../../workloads/sut/supervisor.js";
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +54,8 @@ const plan = compilePlan({
 });
 const planFile = join(dir, "plan.json");
 writeFileSync(planFile, JSON.stringify(plan));
+const configFile = join(dir, "orchestrator.json");
+writeFileSync(configFile, JSON.stringify({ load_workers: 1 }));
 const bounds = plan.environments[0]!.phases.reduce<{ name: string; end: number }[]>((acc, p) => {
   acc.push({ name: p.name, end: (acc.at(-1)?.end ?? 0) + p.duration_ms });
   return acc;
@@ -59,7 +65,17 @@ const bounds = plan.environments[0]!.phases.reduce<{ name: string; end: number }
 async function measure(label: string, env: NodeJS.ProcessEnv): Promise<Map<string, number>> {
   const child = spawn(
     process.execPath,
-    [BIN, "run-cycle", planFile, "--data-dir", join(dir, `data-${label}`), "--env", "env-1"],
+    [
+      BIN,
+      "run-cycle",
+      planFile,
+      "--config",
+      configFile,
+      "--data-dir",
+      join(dir, `data-${label}`),
+      "--env",
+      "env-1",
+    ],
     { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, ...env } },
   );
   const ticks = new Map<string, { ticks: number; ms: number }>();
@@ -102,6 +118,8 @@ async function scrapeTimes(url: string, n: number): Promise<number[]> {
 }
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
+/** What the scrape part started, stopped on every path. */
+const cleanups: (() => Promise<unknown> | void)[] = [];
 try {
   const off = await measure("off", { TIERS_TELEMETRY: "off" });
   const on = await measure("on", {});
@@ -118,8 +136,9 @@ try {
 
   // 2. Scrapes under load.
   const n = Number(values.scrapes);
-  const sut = createSut({ defaults: { cpuMs: 0, delayMs: 0, errorRate: 0.01, bytes: 0 } });
-  const sutPort = await listen(sut.server, "127.0.0.1", 0);
+  const sut = new SutSupervisor({ host: "127.0.0.1", work: { cpuMs: 0, delayMs: 0, errorRate: 0.01 } });
+  cleanups.push(() => sut.stop());
+  await sut.start();
   const env = plan.environments[0]!;
   const progress = new CycleProgress("bench-cycle", plan, env);
   for (const p of progress.phases.slice(0, 3))
@@ -147,13 +166,19 @@ try {
     { token: "x".repeat(32) },
   );
   const apiPort = await listen(api, "127.0.0.1", 0);
-  const load = autocannon({ url: `http://127.0.0.1:${sutPort}/work`, connections: 20, duration: 60 });
+  const wrk = spawn("wrk", ["-t1", "-c20", "-d120s", new URL("/work", sut.url).toString()], {
+    stdio: "ignore",
+  });
+  cleanups.push(() => {
+    if (wrk.exitCode === null) wrk.kill("SIGINT");
+  });
   await new Promise((r) => setTimeout(r, 1000));
-  const sutTimes = await scrapeTimes(`http://127.0.0.1:${sutPort}/metrics`, n);
+  const sutTimes = await scrapeTimes(new URL("/metrics", sut.url).toString(), n);
   const orchTimes = await scrapeTimes(`http://127.0.0.1:${apiPort}/metrics`, n);
-  (load as unknown as { stop(): void }).stop();
+  wrk.kill("SIGINT");
+  await new Promise((r) => wrk.once("exit", r));
   console.log(
-    `\n/metrics scrape under load (${n} scrapes each, autocannon on the SUT's /work; target ≤ 10 ms)`,
+    `\n/metrics scrape under load (${n} scrapes each, wrk -c20 on the SUT's /work; target ≤ 10 ms)`,
   );
   console.log("endpoint        p50 ms   p99 ms   max ms");
   for (const [name, t] of [
@@ -163,9 +188,8 @@ try {
     console.log(
       `${name.padEnd(14)} ${pct(t, 50).toFixed(2).padStart(7)}  ${pct(t, 99).toFixed(2).padStart(7)}  ${t.at(-1)!.toFixed(2).padStart(7)}`,
     );
-  sut.server.closeAllConnections();
-  sut.server.close();
   api.close();
 } finally {
+  for (const stop of cleanups.reverse()) await stop();
   rmSync(dir, { recursive: true, force: true });
 }
