@@ -26,12 +26,14 @@ export function createGuardrails(
     readonly monitoringNamespace: string;
     readonly bundleUploadExcept?: pulumi.Input<pulumi.Input<string>[]>;
     readonly kubeApiCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    readonly argoKubeApiCidrs?: pulumi.Input<pulumi.Input<string>[]>;
   },
 ): void {
   for (const p of networkPolicySpecs({
     monitoringNamespace: o.monitoringNamespace,
     ...(o.bundleUploadExcept !== undefined ? { bundleUpload: { exceptCidrs: o.bundleUploadExcept } } : {}),
     ...(o.kubeApiCidrs !== undefined ? { kubeApi: { cidrs: o.kubeApiCidrs } } : {}),
+    ...(o.argoKubeApiCidrs !== undefined ? { argoKubeApi: { cidrs: o.argoKubeApiCidrs } } : {}),
   })) {
     new k8s.networking.v1.NetworkPolicy(c.name(p.name), { metadata: meta(p.name), spec: p.spec }, c.opts());
   }

@@ -229,6 +229,8 @@ export function createIsolatedEnvironment(
     ...(args.bundles ? { bundleUploadExcept: args.bundles.exceptCidrs } : {}),
     // The API server: on EKS inside the VPC; an existing cluster's address is not known here.
     ...(args.chaos ? { kubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"] } : {}),
+    // Every environment runs its own Argo controller and workflows (below).
+    argoKubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"],
   });
   const serviceAccount = new k8s.core.v1.ServiceAccount(
     c.name("orchestrator"),

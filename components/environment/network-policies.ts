@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 
@@ -16,6 +17,11 @@ export interface NetworkPolicyOptions {
    * to these CIDRs only — on EKS the VPC's, where the control plane's endpoint interfaces are.
    */
   readonly kubeApi?: { readonly cidrs: pulumi.Input<pulumi.Input<string>[]> };
+  /**
+   * The environment's Argo pods reach the Kubernetes API server: the controller watches and writes
+   * its workflows, each step's executor reports its outputs. TCP 443 and 6443 to these CIDRs only.
+   */
+  readonly argoKubeApi?: { readonly cidrs: pulumi.Input<pulumi.Input<string>[]> };
 }
 
 /**
@@ -104,6 +110,42 @@ export function networkPolicySpecs(o: NetworkPolicyOptions): { name: string; spe
               { protocol: "TCP", port: 443 },
               { protocol: "TCP", port: 6443 },
             ],
+          },
+        ],
+      },
+    });
+  }
+  if (o.argoKubeApi) {
+    policies.push({
+      name: "allow-argo-kube-api",
+      spec: {
+        podSelector: {
+          matchExpressions: [{ key: ARGO_POD_LABEL, operator: "In", values: ["controller", "step"] }],
+        },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: pulumiMap(o.argoKubeApi.cidrs, (cidr) => ({ ipBlock: { cidr } })),
+            ports: [
+              { protocol: "TCP", port: 443 },
+              { protocol: "TCP", port: 6443 },
+            ],
+          },
+        ],
+      },
+    });
+  }
+  if (o.bundleUpload && o.argoKubeApi) {
+    // The export step uploads the bundle as the orchestrator's API does: HTTPS out of the VPC.
+    policies.push({
+      name: "allow-argo-bundle-upload",
+      spec: {
+        podSelector: { matchLabels: { [ARGO_POD_LABEL]: "step" } },
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ ipBlock: { cidr: "0.0.0.0/0", except: o.bundleUpload.exceptCidrs } }],
+            ports: [{ protocol: "TCP", port: 443 }],
           },
         ],
       },

@@ -5,6 +5,7 @@ import type { Resources } from "../../tiers/infra/sizing.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
 import type { Children } from "../shared/children.js";
+import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
 import { CHARTS } from "../platform/charts.js";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security.js";
 import {
@@ -57,6 +58,8 @@ export function createWorkflowController(
           podSecurityContext: pod,
           securityContext: container,
           workflowDefaults: { spec: { serviceAccountName: WORKFLOW_SERVICE_ACCOUNT } },
+          // Its egress to the API server (network-policies.ts, allow-argo-kube-api).
+          podLabels: { [ARGO_POD_LABEL]: "controller" },
         },
         server: { enabled: false, clusterWorkflowTemplates: { enabled: false } },
         executor: { resources: ARGO_EXECUTOR_RESOURCES, securityContext: container },

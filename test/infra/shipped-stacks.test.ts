@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
 import { STACKS_DIR } from "../../stacks/config/source.js";
 import { captureStack } from "../../runners/infra/capture.js";
 import {
@@ -581,6 +582,53 @@ describe.each(["chaos", "ultimate", "local"])("stack %s: workflows and autoscali
       expect(names.filter((n) => /^phase-[a-z]+$/.test(n))).toStrictEqual(
         env.phases.map((p) => `phase-${p.name}`),
       );
+    }
+  });
+
+  it("lets the environment's Argo pods, and only they, reach the API server (and the export step the bundle bucket)", () => {
+    const eks = view(stack).ofType("aws:ec2/vpc:Vpc").length > 0;
+    for (const [id, e] of Object.entries(outputs(stack).environments)) {
+      const policies = view(stack)
+        .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        .filter((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace);
+      const named = (n: string) => policies.find((p) => pget(p.inputs, ["metadata", "name"]) === n);
+      const api = named("allow-argo-kube-api");
+      expect(api, id).toBeDefined();
+      expect(pget(api!.inputs, ["spec", "podSelector"])).toStrictEqual({
+        matchExpressions: [{ key: ARGO_POD_LABEL, operator: "In", values: ["controller", "step"] }],
+      });
+      expect(pget(api!.inputs, ["spec", "egress", "0", "ports"])).toStrictEqual([
+        { protocol: "TCP", port: 443 },
+        { protocol: "TCP", port: 6443 },
+      ]);
+      const upload = named("allow-argo-bundle-upload");
+      if (eks) {
+        // On EKS: the API server's endpoints are in the VPC, the bucket outside it.
+        const vpcCidrs = view(stack)
+          .ofType("aws:ec2/vpc:Vpc")
+          .map((v) => pget(v.inputs, ["cidrBlock"]));
+        const to = pget(api!.inputs, ["spec", "egress", "0", "to"]) as { ipBlock: { cidr: string } }[];
+        expect(to.every((t) => vpcCidrs.includes(t.ipBlock.cidr))).toBe(true);
+        expect(pget(upload!.inputs, ["spec", "podSelector"])).toStrictEqual({
+          matchLabels: { [ARGO_POD_LABEL]: "step" },
+        });
+        expect(pget(upload!.inputs, ["spec", "egress", "0", "to", "0", "ipBlock", "except"])).toStrictEqual(
+          pget(named("allow-bundle-upload")!.inputs, ["spec", "egress", "0", "to", "0", "ipBlock", "except"]),
+        );
+      } else {
+        expect(upload, id).toBeUndefined();
+      }
+      // The pods carry the label the policies select.
+      const controller = releases("argo-workflows").find(
+        (r) => pget(r.inputs, ["namespace"]) === e.namespace,
+      )!;
+      expect(pget(controller.inputs, ["values", "controller", "podLabels"])).toStrictEqual({
+        [ARGO_POD_LABEL]: "controller",
+      });
+      const t = view(stack)
+        .ofType(WFT)
+        .find((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      expect(pget(t.inputs, ["spec", "podMetadata", "labels", ARGO_POD_LABEL])).toBe("step");
     }
   });
 

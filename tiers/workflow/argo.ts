@@ -19,6 +19,13 @@
  */
 import type { CyclePlan, PlanEnvironment, PlanPhase } from "../plan/schema.js";
 
+/**
+ * The label the environment's Argo pods carry: `controller` (the chart's `controller.podLabels`) and
+ * `step` (the WorkflowTemplate's `podMetadata`), which its NetworkPolicies select for the egress
+ * that work needs.
+ */
+export const ARGO_POD_LABEL = "test-tiers/argo";
+
 export const WORKFLOW_API_VERSION = "argoproj.io/v1alpha1";
 /** The workflow parameter holding the cycle's id (default: the Workflow's own name). */
 export const CYCLE_ID_PARAMETER = "cycle-id";
@@ -207,7 +214,13 @@ export function renderWorkflowTemplate(
       ...(options.affinity ? { affinity: options.affinity } : {}),
       ...(options.volumes?.length ? { volumes: [...options.volumes] } : {}),
       podMetadata: {
-        labels: { ...(options.labels ?? {}), "app.kubernetes.io/component": "cycle-step" },
+        labels: {
+          ...(options.labels ?? {}),
+          "app.kubernetes.io/component": "cycle-step",
+          // The environment's NetworkPolicies let these pods reach the API server and, for the
+          // export step, the bundle bucket (components/environment/network-policies.ts).
+          [ARGO_POD_LABEL]: "step",
+        },
       },
       // Finished workflows keep their pods' logs until the controller's TTL, not for ever.
       ttlStrategy: { secondsAfterCompletion: 86_400 },

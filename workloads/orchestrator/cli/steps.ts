@@ -3,7 +3,9 @@ import { randomUUID } from "node:crypto";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { writeFileSync } from "node:fs";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
+import type { Sample } from "../../shared/cycle.js";
 import { Result } from "../../shared/result.js";
+import { sutSampler } from "../sampler/sut-sampler.js";
 import { runTest } from "../adapters/run-test.js";
 import { calibrate } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
@@ -95,6 +97,19 @@ export function registerStepCommands(program: Command, run: Run): void {
             emitJson({ event: "already_committed", test_id: flags.test });
             return;
           }
+          // A load segment samples the SUT while it runs, as run-cycle samples the phase: the gate
+          // step judges the phase's CPU and memory bands from these.
+          const samples: Sample[] = [];
+          const isLoad =
+            flags.test === `${found.phase.name}/load` || flags.test.startsWith(`${found.phase.name}/load@`);
+          const sampler = isLoad
+            ? sutSampler(
+                env.runtime,
+                () => found.phase.name,
+                (s) => samples.push(s),
+              )
+            : undefined;
+          sampler?.start();
           const result = await runTest(found.test, plan.contracts, {
             cycleId: flags.cycle,
             environment: environment.id,
@@ -106,6 +121,10 @@ export function registerStepCommands(program: Command, run: Run): void {
             tools: environment.tools,
             ...(env.runtime.load ? { load: env.runtime.load } : {}),
           });
+          await sampler?.stop();
+          const attempt =
+            env.store.phases(flags.cycle).find((p) => p.name === found.phase.name)?.attempt ?? 1;
+          env.store.insertSamples(flags.cycle, attempt, samples);
           env.store.commitResult(result);
           emitJson({
             event: "result",

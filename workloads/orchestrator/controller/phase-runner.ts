@@ -8,8 +8,8 @@ import { loadSecondSamples } from "../adapters/http-load-run.js";
 import { runTest } from "../adapters/run-test.js";
 import { runFault } from "../faults/injector.js";
 import { createLocalInjector } from "../faults/registry.js";
-import { MetricsSampler } from "../sampler/metrics-sampler.js";
-import { CPU_SERIES, ProcessSampler, RSS_SERIES } from "../sampler/process-sampler.js";
+import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
+import { sutSampler } from "../sampler/sut-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
 import type { CycleTelemetry } from "../telemetry/telemetry.js";
 import { loadSegments, loadTest } from "./load-plan.js";
@@ -96,21 +96,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
       progress.latest.rss_bytes = s.value;
     }
   };
-  // The SUT's processes where this orchestrator can see them (the local target), else its own
-  // /metrics (a container or a pod of its own).
-  const sampler = runtime.sutMetricsUrl
-    ? new MetricsSampler({
-        url: runtime.sutMetricsUrl,
-        cores: runtime.cores,
-        phase: () => phase.name,
-        onSample,
-      })
-    : new ProcessSampler({
-        roots: runtime.sampleRoots,
-        cores: runtime.cores,
-        phase: () => phase.name,
-        onSample,
-      });
+  const sampler = sutSampler(runtime, () => phase.name, onSample);
   sampler.start();
   if (runtime.sampleRoots().every((pid) => pid === undefined) && runtime.faults) {
     event("sampler.no_process", { note: "no SUT process to sample at phase start" });
