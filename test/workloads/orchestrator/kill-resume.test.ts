@@ -51,7 +51,8 @@ describe("kill -9 at random points, then --resume", () => {
       .filter((l) => l !== "")
       .map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(logged.filter((r) => r.level >= 50)).toStrictEqual([]);
-    expect(logged.map((r) => r.msg)).toContain("cycle.ended");
+    // The resume ends the cycle, unless a run above already finished it (then it has nothing to do).
+    if (kills.every((k) => k.killed)) expect(logged.map((r) => r.msg)).toContain("cycle.ended");
     const store = EnvStore.open(join(dir, "data", "env.db"));
     try {
       const cycles = store.listCycles();
