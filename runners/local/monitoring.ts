@@ -198,6 +198,8 @@ export class LocalMonitoring {
     const queries = dashboardQueries(
       generateDashboards(this.options.monitoring),
       `${Math.max(4 * this.scrapeIntervalS, 4)}s`,
+      // The dashboard's range is the run so far, as a Grafana opened on it would show.
+      `${Math.max(1, Math.ceil((Date.now() - this.startedAt) / 1000))}s`,
     );
     const empty: string[] = [];
     for (const q of queries) {

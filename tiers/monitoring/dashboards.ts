@@ -8,7 +8,10 @@ interface PanelSpec {
   readonly targets: readonly { readonly expr: string; readonly legend: string }[];
 }
 
-/** `$environment` is the dashboards' variable; `$__rate_interval` Grafana's rate window. */
+/**
+ * `$environment` is the dashboards' variable; `$__rate_interval` Grafana's rate window, `$__range`
+ * its time range (`dashboardQueries` replaces all three for a plain Prometheus).
+ */
 const ENV = `environment=~"$environment"`;
 
 const PANELS: Readonly<Record<string, PanelSpec>> = {
@@ -234,17 +237,25 @@ function titleOf(name: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** Every PromQL query of every panel, with Grafana's variables as a plain Prometheus takes them. */
+/**
+ * Every PromQL query of every panel, with Grafana's variables as a plain Prometheus takes them:
+ * `$environment` every environment, `$__rate_interval` and `$__range` (the dashboard's time range)
+ * as given.
+ */
 export function dashboardQueries(
   dashboards: Readonly<Record<string, GrafanaDashboard>>,
   rateInterval = "1m",
+  range = "1h",
 ): { dashboard: string; panel: string; expr: string }[] {
   return Object.entries(dashboards).flatMap(([file, d]) =>
     d.panels.flatMap((p) =>
       p.targets.map((t) => ({
         dashboard: file,
         panel: p.title,
-        expr: t.expr.replaceAll("$__rate_interval", rateInterval).replaceAll("$environment", ".*"),
+        expr: t.expr
+          .replaceAll("$__rate_interval", rateInterval)
+          .replaceAll("$__range", range)
+          .replaceAll("$environment", ".*"),
       })),
     ),
   );

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../../tiers/catalog.js";
 import { dashboardQueries, generateDashboards } from "../../../tiers/monitoring/dashboards.js";
@@ -21,6 +25,27 @@ function exposed(text: string): string[] {
     kind === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
   );
 }
+
+describe("every panel query is PromQL a real Prometheus parses, with Grafana's variables as it takes them", () => {
+  it("passes promtool check rules as one recording rule per query", async () => {
+    const queries = dashboardQueries(dashboards, "1m", "1h");
+    expect(queries.length).toBeGreaterThan(0);
+    for (const q of queries) expect(q.expr, q.panel).not.toMatch(/\$/);
+    const dir = mkdtempSync(join(tmpdir(), "tiers-dashboard-queries-"));
+    try {
+      const file = join(dir, "queries.yml");
+      const rules = queries.map(
+        (q, i) => `      - record: panel_query_${i}\n        expr: ${JSON.stringify(q.expr)}`,
+      );
+      writeFileSync(file, `groups:\n  - name: dashboard-queries\n    rules:\n${rules.join("\n")}\n`);
+      const r = await execa("promtool", ["check", "rules", file], { reject: false, all: true });
+      expect(r.exitCode, r.all).toBe(0);
+      expect(r.all).toContain(`SUCCESS: ${queries.length} rules found`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("dashboards and rules use only what the exporters export", () => {
   let orchestrator: ServedEnvironment;

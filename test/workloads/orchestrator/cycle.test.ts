@@ -58,7 +58,7 @@ describe("a real short cycle: all seven phases against the sample SUT with real 
       }
       expect(ids.filter((id) => id.startsWith("chaos/load@")).length).toBeGreaterThanOrEqual(3);
       const iperf = results.find((r) => r.tool.name === "iperf3")!;
-      expect(iperf.status).toBe("passed");
+      expect(iperf.status, `${iperf.test_id}: ${JSON.stringify(iperf.errors)}`).toBe("passed");
       expect(iperf.metrics.bandwidth!.value as number).toBeGreaterThan(1e8);
       const series = new Set([...store.samples(cycle.cycle_id)].map((s) => `${s.phase}:${s.series}`));
       for (const p of env.phases) expect(series.has(`${p.name}:sut.cpu_pct`)).toBe(true);
