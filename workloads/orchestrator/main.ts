@@ -49,3 +49,8 @@ try {
   if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   else throw error;
 }
+// The command has done its work, stopped what it started and written its output (stdout and stderr
+// are synchronous for files and pipes on Linux): exit now instead of waiting for the event loop to
+// drain. A socket some library leaves closing must not keep a finished command alive — seen here: a
+// run-cycle that had ended its cycle spun at 100 % CPU in Node's exit cleanup for 17 minutes.
+process.exit();

@@ -21,7 +21,8 @@ let run: OrchestratorRun;
 beforeAll(async () => {
   const planFile = join(dir, "plan.json");
   writeFileSync(planFile, JSON.stringify(plan));
-  run = await runOrchestrator(["run-cycle", planFile, "--data-dir", dataDir, "--env", env.id]);
+  // Killed (its whole group) before the hook's timeout, so a hung run leaves nothing behind.
+  run = await runOrchestrator(["run-cycle", planFile, "--data-dir", dataDir, "--env", env.id], 230_000);
 }, 240_000);
 
 describe("a real short cycle: all seven phases against the sample SUT with real tools", () => {
