@@ -125,10 +125,9 @@ export async function resolveDbFlag(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string | undefined> {
   if (flag === undefined || !flag.startsWith(STACK_PREFIX)) return flag;
-  const choice = resolveCentralChoice(flag, PROJECT_DIR, env);
+  const projectDir = resolve(env.TIERS_PROJECT_DIR ?? PROJECT_DIR);
+  const choice = resolveCentralChoice(flag, projectDir, env);
   if (choice.kind !== "stack") return flag;
-  const outputs = await readCentralStack(choice.stack, {
-    projectDir: resolve(env.TIERS_PROJECT_DIR ?? PROJECT_DIR),
-  });
+  const outputs = await readCentralStack(choice.stack, { projectDir });
   return outputs.databaseUrl;
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { databaseCentre, s3InboxCentre, type Centre } from "../cycle/centre.js";
+import { databaseCentre, type Centre } from "../cycle/centre.js";
 import { openRunDatabase } from "../cycle/handoff.js";
 import type { OrchestratorClient } from "../cycle/orchestrator-client.js";
 import {
@@ -117,6 +117,7 @@ async function openCentre(
     const cdb = await openRunDatabase(choice.location);
     return { centre: databaseCentre(cdb, choice.location), close: () => cdb.close() };
   }
+  const { s3InboxCentre } = await import("../cycle/s3-centre.js");
   let s3: S3Client | undefined;
   const client = async (region: string | undefined): Promise<S3Client> => {
     if (deps.s3For && region) return (s3 ??= await deps.s3For(region));

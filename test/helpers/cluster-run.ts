@@ -223,6 +223,21 @@ async function buildClusterWorld(
   };
 }
 
+/** `tiers run`'s flags for a short ephemeral run of the template stack that reports whatever the gates say. */
+export const RUN_FLAGS = ["--ephemeral", "--ttl", "4h", "--time-scale", "0.004", "--fail-on", "never"];
+
+/** `tiers run <template> …` in the world's project, its output under the world's scratch directory. */
+export const runArgs = (w: ClusterWorld, extra: readonly string[] = []): string[] => [
+  "run",
+  TEMPLATE,
+  ...RUN_FLAGS,
+  "--project-dir",
+  w.projectDir,
+  "--out",
+  join(w.scratch, "out"),
+  ...extra,
+];
+
 /** The stack name in a run's output (`ephemeral stack base-20261202-0930`). */
 export function stackNameOf(output: string): string {
   const m = /ephemeral stack (base-\d{8}-\d{4})/.exec(output);

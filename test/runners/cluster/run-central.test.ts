@@ -21,7 +21,7 @@ import { listObjects } from "../../../workloads/bundle/s3-store.js";
 import { openCentralDb } from "../../../workloads/central/db/connect.js";
 import { REPO_ROOT } from "../../helpers/cli.js";
 import { startPulumiStandIn } from "../../support/pulumi-stand-in.js";
-import { ENV_ID, startClusterWorld, TEMPLATE, type ClusterWorld } from "../../helpers/cluster-run.js";
+import { ENV_ID, runArgs, startClusterWorld, type ClusterWorld } from "../../helpers/cluster-run.js";
 import { startTiers, type LocalRun } from "../../helpers/local-run.js";
 
 let central: Record<string, unknown>;
@@ -41,8 +41,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const RUN = ["--ephemeral", "--ttl", "4h", "--time-scale", "0.004", "--fail-on", "never"];
 
 /** The world with a deployed `central` stack (or none), its stack file in the project, its buckets in S3. */
 async function centralWorld(deployed: boolean): Promise<ClusterWorld> {
@@ -100,17 +98,6 @@ async function environmentKeyLine(w: ClusterWorld): Promise<string> {
   );
 }
 
-const runArgs = (w: ClusterWorld) => [
-  "run",
-  TEMPLATE,
-  ...RUN,
-  "--project-dir",
-  w.projectDir,
-  "--out",
-  join(w.scratch, "out"),
-  "--central",
-  "central",
-];
 const runEnv = (w: ClusterWorld) => ({
   ...w.env,
   TIERS_S3_FORCE_PATH_STYLE: "true",
@@ -122,7 +109,7 @@ describe("tiers run --central <central stack>", () => {
   it("reads the central stack's outputs first, puts the bundle in its inbox, and reports what its importer stored", async () => {
     world = await centralWorld(true);
     const { db } = await startImporter(world, [await environmentKeyLine(world)]);
-    const run = startTiers(runArgs(world), runEnv(world));
+    const run = startTiers(runArgs(world, ["--central", "central"]), runEnv(world));
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Ok);
@@ -174,7 +161,7 @@ describe("tiers run --central <central stack>", () => {
   it("says which bundle the centre refused and why, and still tears the stack down", async () => {
     world = await centralWorld(true);
     await startImporter(world, []); // a keyring that trusts nobody
-    const run = startTiers(runArgs(world), runEnv(world));
+    const run = startTiers(runArgs(world, ["--central", "central"]), runEnv(world));
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Infrastructure);
@@ -188,7 +175,7 @@ describe("tiers run --central <central stack>", () => {
 
   it("refuses to start when the central stack is not deployed, before any stack is made", async () => {
     world = await centralWorld(false);
-    const run = startTiers(runArgs(world), runEnv(world));
+    const run = startTiers(runArgs(world, ["--central", "central"]), runEnv(world));
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Infrastructure);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitCode } from "../../../tiers/errors.js";
 import {
+  runArgs,
   startSequence,
   stackNameOf,
   startClusterWorld,
@@ -22,18 +23,6 @@ afterEach(async () => {
   await world?.close();
   world = undefined;
 });
-
-const RUN = ["--ephemeral", "--ttl", "4h", "--time-scale", "0.004", "--fail-on", "never"];
-const args = (w: ClusterWorld, extra: readonly string[] = []) => [
-  "run",
-  TEMPLATE,
-  ...RUN,
-  "--project-dir",
-  w.projectDir,
-  "--out",
-  join(w.scratch, "out"),
-  ...extra,
-];
 
 /** The tail every ephemeral run ends with: outputs read after up … destroy, history, stack rm. */
 const teardown = (s: string, destroys = 1) => [
@@ -64,7 +53,7 @@ describe("tiers run --ephemeral (Automation API against the recording pulumi sta
         { stdout: ["+  pulumi:pulumi:Stack test-tiers-e2e creating", "+  aws:s3:Bucket bundles created"] },
       ],
     });
-    const run = startTiers(args(world), world.env);
+    const run = startTiers(runArgs(world), world.env);
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Ok);
@@ -108,7 +97,7 @@ describe("tiers run --ephemeral (Automation API against the recording pulumi sta
 
   it("takes the bundle through the orchestrator's API where the stack has no bucket (the local stack)", async () => {
     world = await startClusterWorld({ up: [{}] }, { bucket: false });
-    const run = startTiers(args(world), world.env);
+    const run = startTiers(runArgs(world), world.env);
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Ok);
@@ -141,7 +130,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
       { up: [{ result: "failed", stderr: "creating EKS Cluster: AccessDeniedException: not authorized" }] },
       { orchestrator: false },
     );
-    const run = startTiers(args(world), world.env);
+    const run = startTiers(runArgs(world), world.env);
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Infrastructure);
@@ -165,7 +154,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
       },
       { orchestrator: false },
     );
-    const run = startTiers(args(world), world.env);
+    const run = startTiers(runArgs(world), world.env);
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.Infrastructure);
@@ -190,7 +179,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
       },
       { orchestrator: false },
     );
-    const run = startTiers(args(world), { ...world.env, TIERS_DESTROY_ATTEMPTS: "2" });
+    const run = startTiers(runArgs(world), { ...world.env, TIERS_DESTROY_ATTEMPTS: "2" });
     const code = await run.exited;
     const out = run.output();
     expect(code, out).toBe(ExitCode.TeardownFailed);
@@ -219,7 +208,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
         { up: [{ stdout: ["+  aws:ec2:Vpc vpc creating"], waitForSignal: true }] },
         { orchestrator: false },
       );
-      const run = startTiers(args(world), world.env);
+      const run = startTiers(runArgs(world), world.env);
       await run.waitFor(/up: \+ {2}aws:ec2:Vpc vpc creating/);
       run.child.kill(signal);
       const code = await run.exited;
@@ -239,7 +228,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
 
   it("on SIGTERM during the cycle (after up): the wait stops, the stack is destroyed and removed (exit 130)", async () => {
     world = await startClusterWorld({ up: [{}] });
-    const run = startTiers(args(world, ["--time-scale", "0.02"]), world.env);
+    const run = startTiers(runArgs(world, ["--time-scale", "0.02"]), world.env);
     await run.waitFor(/e2e-1: cycle \S+ triggered/);
     run.child.kill("SIGTERM");
     const code = await run.exited;
@@ -263,7 +252,7 @@ describe("tiers run --ephemeral: teardown on every path", () => {
 
   it("a lost orchestrator: its pod deleted mid-cycle fails the run (exit 6) and the stack is still destroyed", async () => {
     world = await startClusterWorld({ up: [{}] });
-    const run = startTiers(args(world, ["--time-scale", "0.02"]), world.env);
+    const run = startTiers(runArgs(world, ["--time-scale", "0.02"]), world.env);
     await run.waitFor(/e2e-1: cycle \S+ triggered/);
     world.orchestrator!.process.kill();
     world.kube.remove("", "pods", "tiers-e2e-1", "orchestrator-7d9f8b6c5-x2x9q");

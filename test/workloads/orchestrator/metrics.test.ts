@@ -4,25 +4,16 @@
  * process's event-loop lag and GC pauses come from prom-client's collectors, and each load
  * worker's event-loop delay is a gauge per worker that goes when the worker does.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { OrchestratorMetrics } from "../../../workloads/orchestrator/api/metrics.js";
 import { CycleProgress } from "../../../workloads/orchestrator/controller/progress.js";
 import { ORCHESTRATOR_METRICS, RUNTIME_METRICS } from "../../../workloads/shared/metric-names.js";
 import { RESULT_STATUSES, type ResultStatus } from "../../../workloads/shared/result.js";
 import { testPlan } from "../../helpers/orchestrator.js";
+import { promtoolCheckMetrics } from "../../support/promtool.js";
 
-const run = promisify(execFile);
 const plan = testPlan({ tier: "base", time_scale: "0.004", load_scale: "0.2" });
 const planEnv = plan.environments[0]!;
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
 
 /** An environment's metrics, with the running cycle the test sets. */
 function metricsWith(): {
@@ -66,20 +57,6 @@ const resultsOf = async (metrics: OrchestratorMetrics): Promise<Record<string, n
 
 const tally = (statuses: readonly ResultStatus[]): Record<string, number> =>
   Object.fromEntries(RESULT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length]));
-
-async function promtool(text: string): Promise<{ code: number; out: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "tiers-promtool-"));
-  dirs.push(dir);
-  const file = join(dir, "metrics.txt");
-  writeFileSync(file, text);
-  try {
-    const r = await run("sh", ["-c", `promtool check metrics < "${file}"`]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
 
 describe("tiers_results_total", () => {
   it("starts at 0 for every status, grows with each committed result, and keeps its value between cycles", async () => {
@@ -183,7 +160,7 @@ describe("the load generator's event loop and GC", () => {
     const label = (pid: number) => `{environment="${planEnv.id}",worker="${pid}"}`;
     expect(Object.fromEntries(p99)).toStrictEqual({ [label(4101)]: 20 / 1000, [label(4102)]: 3 / 1000 });
     expect(Object.fromEntries(max)).toStrictEqual({ [label(4101)]: 50 / 1000, [label(4102)]: 8 / 1000 });
-    expect(await promtool(text)).toStrictEqual({ code: 0, out: "" });
+    expect(await promtoolCheckMetrics(text)).toStrictEqual({ code: 0, out: "" });
     metrics.ended(4101);
     const after = await metrics.render();
     expect([...samples(after, ORCHESTRATOR_METRICS.workerLoopP99.name).keys()]).toStrictEqual([label(4102)]);

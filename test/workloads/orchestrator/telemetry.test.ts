@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OrchestratorClient } from "../../../runners/cycle/orchestrator-client.js";
@@ -28,8 +26,8 @@ import { phaseSteps } from "../../../workloads/orchestrator/controller/steps.js"
 import { hashPlan } from "../../../tiers/plan/hash.js";
 import type { CyclePlan } from "../../../tiers/plan/schema.js";
 import { testPlan } from "../../helpers/orchestrator.js";
+import { promtoolCheckMetrics } from "../../support/promtool.js";
 
-const run = promisify(execFile);
 // Three phases with different catalog log levels (INFO, INFO, DEBUG) and trace rates (0.1, 0.2, 0.5).
 // Gates only warn here: on a busy machine a latency gate may abort, and these checks need every phase run.
 const compiled = testPlan({ tier: "base", time_scale: "0.004", load_scale: "0.2" });
@@ -180,20 +178,6 @@ async function runCycle(s: Started): Promise<{ cycleId: string; orchestrator: st
   return { cycleId, orchestrator, sut };
 }
 
-async function promtool(text: string): Promise<{ code: number; out: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "tiers-promtool-"));
-  dirs.push(dir);
-  const file = join(dir, "metrics.txt");
-  writeFileSync(file, text);
-  try {
-    const r = await run("sh", ["-c", `promtool check metrics < "${file}"`]);
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
-
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -212,7 +196,7 @@ describe("orchestrator telemetry offline: metrics, logs at the phase's level, tr
       ["orchestrator", scraped.orchestrator],
       ["sut", scraped.sut],
     ] as const) {
-      const checked = await promtool(text);
+      const checked = await promtoolCheckMetrics(text);
       expect({ what, ...checked }).toStrictEqual({ what, code: 0, out: "" });
     }
     for (const m of Object.values(ORCHESTRATOR_METRICS))
@@ -248,7 +232,9 @@ describe("orchestrator telemetry offline: metrics, logs at the phase's level, tr
   });
 
   it("promtool refuses a broken exposition (the check can fail)", async () => {
-    const broken = await promtool("# TYPE tiers_cycles_total gauge\ntiers_cycles_total{environment=env} 1\n");
+    const broken = await promtoolCheckMetrics(
+      "# TYPE tiers_cycles_total gauge\ntiers_cycles_total{environment=env} 1\n",
+    );
     expect(broken.code).not.toBe(0);
   });
 

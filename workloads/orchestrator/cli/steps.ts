@@ -9,7 +9,7 @@ import { sutSampler } from "../sampler/sut-sampler.js";
 import { runTest } from "../adapters/run-test.js";
 import { calibrate } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
-import { findStepTest, finishStep, gateStep } from "../controller/steps.js";
+import { findStepTest, finishStep, gateStep, isLoadTestId } from "../controller/steps.js";
 import { Environment } from "../environment.js";
 import { readJsonFile } from "../plan-input.js";
 import { configFrom, cycleIdFlag, emitJson, readPlan, withConfigFlags, type ConfigFlags } from "./common.js";
@@ -100,9 +100,7 @@ export function registerStepCommands(program: Command, run: Run): void {
           // A load segment samples the SUT while it runs, as run-cycle samples the phase: the gate
           // step judges the phase's CPU and memory bands from these.
           const samples: Sample[] = [];
-          const isLoad =
-            flags.test === `${found.phase.name}/load` || flags.test.startsWith(`${found.phase.name}/load@`);
-          const sampler = isLoad
+          const sampler = isLoadTestId(flags.test, found.phase.name)
             ? sutSampler(
                 env.runtime,
                 () => found.phase.name,

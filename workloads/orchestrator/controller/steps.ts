@@ -37,8 +37,13 @@ export function findStepTest(
   return undefined;
 }
 
+/** Whether a test id is one of the phase's load segments (`<phase>/load`, `<phase>/load@n`). */
+export function isLoadTestId(testId: string, phase: string): boolean {
+  return testId === `${phase}/load` || testId.startsWith(`${phase}/load@`);
+}
+
 function isLoad(r: Result, phase: string): boolean {
-  return r.test_id === `${phase}/load` || r.test_id.startsWith(`${phase}/load@`);
+  return isLoadTestId(r.test_id, phase);
 }
 
 /**

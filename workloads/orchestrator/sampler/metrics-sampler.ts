@@ -69,27 +69,25 @@ export class MetricsSampler {
   }
 
   private async sampleOnce(): Promise<Sample[]> {
-    {
-      const text = await this.scrape();
-      const atMs = Date.now();
-      if (text === undefined) {
-        this.previous = undefined;
-        return [];
-      }
-      const cpuS = exposedValue(text, "process_cpu_seconds_total");
-      const rss = exposedValue(text, "process_resident_memory_bytes");
-      const phase = this.options.phase?.() ?? null;
-      const samples: Sample[] = [];
-      const before = this.previous;
-      this.previous = cpuS === undefined ? undefined : { cpuS, atMs };
-      if (cpuS !== undefined && before && cpuS >= before.cpuS && atMs > before.atMs) {
-        const pct = ((cpuS - before.cpuS) / ((atMs - before.atMs) / 1000) / this.options.cores) * 100;
-        samples.push({ ts_ms: atMs, phase, series: CPU_SERIES, value: pct });
-      }
-      if (rss !== undefined && rss >= 0) samples.push({ ts_ms: atMs, phase, series: RSS_SERIES, value: rss });
-      for (const s of samples) this.options.onSample(s);
-      return samples;
+    const text = await this.scrape();
+    const atMs = Date.now();
+    if (text === undefined) {
+      this.previous = undefined;
+      return [];
     }
+    const cpuS = exposedValue(text, "process_cpu_seconds_total");
+    const rss = exposedValue(text, "process_resident_memory_bytes");
+    const phase = this.options.phase?.() ?? null;
+    const samples: Sample[] = [];
+    const before = this.previous;
+    this.previous = cpuS === undefined ? undefined : { cpuS, atMs };
+    if (cpuS !== undefined && before && cpuS >= before.cpuS && atMs > before.atMs) {
+      const pct = ((cpuS - before.cpuS) / ((atMs - before.atMs) / 1000) / this.options.cores) * 100;
+      samples.push({ ts_ms: atMs, phase, series: CPU_SERIES, value: pct });
+    }
+    if (rss !== undefined && rss >= 0) samples.push({ ts_ms: atMs, phase, series: RSS_SERIES, value: rss });
+    for (const s of samples) this.options.onSample(s);
+    return samples;
   }
 
   private async scrape(): Promise<string | undefined> {
