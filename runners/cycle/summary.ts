@@ -64,6 +64,14 @@ export function renderSummary(report: CycleReport): string {
       ]),
     ),
   );
+  for (const e of report.environments.filter((e) => e.saturation_rps !== null)) {
+    out.push(
+      e.rate_basis === "cpu"
+        ? `${e.environment_id}: saturation ${fmt(e.saturation_rps, 0)} rps, SUT CPU ${fmt(e.cpu_ms_per_request)} ms a request ` +
+            `(${fmt(e.saturation_cpu_pct, 0)}% of its share at saturation): relative rates aim at the CPU bands, at most the saturation`
+        : `${e.environment_id}: saturation ${fmt(e.saturation_rps, 0)} rps, the SUT's CPU not measured: relative rates are fractions of it`,
+    );
+  }
   const byStatus = new Map<string, number>();
   for (const c of report.contracts) byStatus.set(c.status, (byStatus.get(c.status) ?? 0) + 1);
   out.push("");

@@ -14,9 +14,10 @@ export function maxSeedConnections(phases: readonly PhaseSpec[]): number {
 }
 
 /**
- * In relative mode a phase's rate is the midpoint of its CPU target band as a fraction of the
- * SUT's measured saturation throughput: if CPU grows with throughput, holding that fraction lands
- * the SUT in the band (baseline 10-20 % → 0.15 … extreme 85-95 % → 0.90).
+ * In relative mode a phase's fraction is the midpoint of its CPU target band (baseline 10-20 % →
+ * 0.15 … extreme 85-95 % → 0.90): the share of its CPU the SUT is to be kept busy. The calibration
+ * turns it into a rate, `fraction × cores / CPU seconds a request`, at most the saturation
+ * (`relativeRate` in workloads/orchestrator/controller/load-plan.ts).
  */
 export function relativeFraction(phase: PhaseSpec): number {
   const band = phase.cpu_target_pct;

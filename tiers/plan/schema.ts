@@ -19,7 +19,7 @@ const Band = z.strictObject({ min: z.number(), max: z.number() });
 export const LoadProfile = z.discriminatedUnion("kind", [
   /** No load at all (the idle phase). */
   z.strictObject({ kind: z.literal("none") }),
-  /** A constant rate: `rps` in absolute mode, `fraction` of measured saturation in relative mode. */
+  /** A constant rate: `rps` in absolute mode, `fraction` of the SUT's CPU share in relative mode (rate from calibration). */
   z.strictObject({
     kind: z.literal("constant"),
     mode: z.enum(LOAD_MODES),

@@ -132,8 +132,33 @@ export const CycleSummary = z.strictObject({
           achieved_rps: z.number(),
           p99_ms: z.number(),
           error_rate: z.number(),
+          /** Responses in the step. */
+          requests: z.number().nonnegative().optional(),
+          /** The SUT's CPU seconds during the step; null where its CPU was not read. */
+          cpu_s: z.number().nonnegative().nullable().optional(),
         }),
       ),
+      /** Cores the SUT is entitled to (its CPU bands' 100 %); null without a CPU probe. */
+      cores: z.number().positive().nullable().optional(),
+      /** The SUT's CPU seconds a request at saturation; null where not measured. */
+      cpu_s_per_request: z.number().positive().nullable().optional(),
+      /**
+       * How a relative fraction becomes a rate: `cpu` — that fraction of the cores over the CPU a
+       * request costs, at most the saturation; `saturation` — that fraction of the saturation.
+       * Absent in calibrations recorded before the CPU was measured (they meant `saturation`).
+       */
+      rate_basis: z.enum(["cpu", "saturation"]).optional(),
+      /** The rate each constant-load phase aims at, and whether the saturation capped it. */
+      targets: z
+        .array(
+          z.strictObject({
+            phase: z.string(),
+            fraction: z.number(),
+            rps: z.number(),
+            capped: z.boolean(),
+          }),
+        )
+        .optional(),
     })
     .nullable(),
   phases: z.array(PhaseSummary),

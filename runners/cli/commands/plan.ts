@@ -35,7 +35,10 @@ export function addPlanOptions(cmd: Command): Command {
     .option("--suite-name <id>", "which suite of the file to run when it defines several")
     .option("--regions <list>", "comma-separated region codes, one per region of the tier (primary first)")
     .option("--time-scale <x>", "multiply every phase duration by x (seed durations at 1)")
-    .option("--load-mode <mode>", "absolute (seed RPS) or relative (fractions of measured saturation)")
+    .option(
+      "--load-mode <mode>",
+      "absolute (seed RPS) or relative (fractions of the SUT's CPU share, rates from calibration)",
+    )
     .option("--load-scale <x>", "multiply every phase's load by x")
     .option("--seed <n>", "seed for the chaos phase's variable load and fault order")
     .option("--max-connections <n>", "cap on connections per load generator")

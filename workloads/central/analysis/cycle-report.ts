@@ -19,6 +19,29 @@ import {
 } from "./queries.js";
 import type { BandReport, ContractReport, CycleReport, TimelineSeries } from "./report-model.js";
 
+/** The calibration's rate choice, from its stored JSON (a bundle before it was recorded: `saturation`). */
+function rateChoice(
+  json: string | null,
+): Pick<CycleReport["environments"][number], "rate_basis" | "cpu_ms_per_request" | "saturation_cpu_pct"> {
+  const none = { rate_basis: null, cpu_ms_per_request: null, saturation_cpu_pct: null };
+  if (json === null) return none;
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return none;
+  }
+  const cost = typeof c.cpu_s_per_request === "number" ? c.cpu_s_per_request : null;
+  const cores = typeof c.cores === "number" ? c.cores : null;
+  const saturation = typeof c.saturation_rps === "number" ? c.saturation_rps : null;
+  return {
+    rate_basis: c.rate_basis === "cpu" ? "cpu" : "saturation",
+    cpu_ms_per_request: cost === null ? null : cost * 1000,
+    saturation_cpu_pct:
+      cost === null || cores === null || saturation === null ? null : ((saturation * cost) / cores) * 100,
+  };
+}
+
 export interface ReportOptions {
   /** Cycle to report on; default the most recent. */
   readonly cycleId?: string;
@@ -192,6 +215,7 @@ export async function buildCycleReport(
       started_at: b.started_at,
       ended_at: b.ended_at,
       saturation_rps: b.saturation_rps,
+      ...rateChoice(b.calibration),
       key_id: b.key_id,
       archive_sha256: b.archive_sha256,
       counts: { results: b.results_count, samples: b.samples_count, events: b.events_count },

@@ -91,6 +91,16 @@ export interface EnvironmentReport {
   readonly started_at: string;
   readonly ended_at: string | null;
   readonly saturation_rps: number | null;
+  /**
+   * How the calibration turned relative fractions into rates: `cpu` (a fraction of the SUT's CPU
+   * share through the CPU a request costs, at most the saturation) or `saturation` (a fraction of
+   * it); null without a calibration.
+   */
+  readonly rate_basis: "cpu" | "saturation" | null;
+  /** The SUT's CPU milliseconds a request at saturation; null where not measured. */
+  readonly cpu_ms_per_request: number | null;
+  /** The SUT's CPU, % of its share, at the saturation: the highest CPU a phase's rate can reach. */
+  readonly saturation_cpu_pct: number | null;
   readonly key_id: string;
   readonly archive_sha256: string;
   readonly counts: { readonly results: number; readonly samples: number; readonly events: number };

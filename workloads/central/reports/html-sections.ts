@@ -284,6 +284,21 @@ export function provenanceTable(r: CycleReport): Raw {
       { header: "verdict", cell: (e) => badge(e.verdict, verdictKind(e.verdict)) },
       { header: "started", cell: (e) => when(e.started_at) },
       { header: "saturation rps", cell: (e) => fmt(e.saturation_rps, 0), numeric: true },
+      { header: "SUT CPU ms / request", cell: (e) => fmt(e.cpu_ms_per_request), numeric: true },
+      {
+        header: "CPU at saturation",
+        cell: (e) => (e.saturation_cpu_pct === null ? "–" : `${fmt(e.saturation_cpu_pct, 0)} %`),
+        numeric: true,
+      },
+      {
+        header: "relative rates",
+        cell: (e) =>
+          e.rate_basis === "cpu"
+            ? "CPU band ÷ CPU per request, ≤ saturation"
+            : e.rate_basis === "saturation"
+              ? "fraction of saturation"
+              : "–",
+      },
       {
         header: "results / samples / events",
         cell: (e) => `${e.counts.results} / ${e.counts.samples} / ${e.counts.events}`,

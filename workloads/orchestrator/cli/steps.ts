@@ -7,7 +7,7 @@ import type { Sample } from "../../shared/cycle.js";
 import { Result } from "../../shared/result.js";
 import { sutSampler } from "../sampler/sut-sampler.js";
 import { runTest } from "../adapters/run-test.js";
-import { calibrate } from "../controller/calibration.js";
+import { calibrateEnvironment } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
 import { findStepTest, finishStep, gateStep, isLoadTestId } from "../controller/steps.js";
 import { Environment } from "../environment.js";
@@ -49,11 +49,7 @@ export function registerStepCommands(program: Command, run: Run): void {
             env.store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
           let saturation = env.store.getCycle(cycleId)!.calibration?.saturation_rps ?? null;
           if (plan.options.load_mode === "relative" && saturation === null) {
-            const c = await calibrate({
-              url: new URL("/work", env.runtime.targetUrl).toString(),
-              connections: plan.options.max_connections,
-              ...(env.runtime.load ? { load: env.runtime.load } : {}),
-            });
+            const c = await calibrateEnvironment(env.runtime, plan, environment);
             env.store.setCalibration(cycleId, c);
             saturation = c.saturation_rps;
           }
@@ -83,12 +79,7 @@ export function registerStepCommands(program: Command, run: Run): void {
             throw new ConfigError([
               { file: "command line", path: "--cycle", message: `no cycle ${flags.cycle}` },
             ]);
-          const found = findStepTest(
-            plan,
-            environment,
-            flags.test,
-            cycle.calibration?.saturation_rps ?? null,
-          );
+          const found = findStepTest(plan, environment, flags.test, cycle.calibration ?? null);
           if (!found)
             throw new ConfigError([
               { file: "command line", path: "--test", message: `no test ${flags.test} in the plan` },

@@ -1,8 +1,22 @@
-import type { CycleSummary } from "../../shared/cycle.js";
+import type { CyclePlan, PlanEnvironment } from "../../../tiers/plan/schema.js";
+import type { CycleSummary, Sample } from "../../shared/cycle.js";
 import { startHttpLoad } from "../adapters/http-load-run.js";
 import type { LoadEngine } from "../load/engine.js";
+import { CPU_SERIES } from "../sampler/process-sampler.js";
+import { sutSampler } from "../sampler/sut-sampler.js";
+import { relativeRate } from "./load-plan.js";
+import type { EnvironmentRuntime } from "./runtime.js";
 
 export type Calibration = NonNullable<CycleSummary["calibration"]>;
+type CalibrationStep = Calibration["steps"][number];
+
+/**
+ * Reads the SUT's CPU: each call returns the samples of the time since the previous call (the
+ * first only sets the baseline). The phases' samplers (`sutSampler`) are such probes.
+ */
+export interface CpuProbe {
+  sampleNow(): readonly Sample[] | Promise<readonly Sample[]>;
+}
 
 export interface CalibrationOptions {
   /** The SUT endpoint the phases will load (`/work`, through the environment's proxy). */
@@ -21,7 +35,21 @@ export interface CalibrationOptions {
   readonly signal?: AbortSignal;
   /** Where the ramp's load is generated: the same engine as the phases' load. @default in process */
   readonly load?: LoadEngine;
-  readonly onStep?: (step: Calibration["steps"][number]) => void;
+  /**
+   * The SUT's CPU during each step, and the cores it is entitled to (100 % = all of them busy):
+   * from these the CPU seconds a request costs. Without it (or when it reads nothing) the phases'
+   * rates are fractions of the saturation.
+   */
+  readonly cpu?: { readonly probe: CpuProbe; readonly cores: number };
+  readonly onStep?: (step: CalibrationStep) => void;
+}
+
+async function cpuPct(probe: CpuProbe): Promise<number | undefined> {
+  try {
+    return (await probe.sampleNow()).find((s) => s.series === CPU_SERIES)?.value;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -29,16 +57,25 @@ export interface CalibrationOptions {
  * from `startRps` until a step falls short of 90 % of its target, or its p99 or error rate breaks
  * its limit. The saturation is the most any step achieved: past the knee, added offered load only
  * queues, so the best achieved rate is what the SUT (with this generator) can serve.
+ *
+ * With a CPU probe it also measures what a request costs the SUT: the SUT's CPU seconds during
+ * each step (its CPU % over the step's wall time × its cores) over the requests served
+ * (`cpuPerRequest`). The phases then aim at their CPU band through that cost
+ * (`relativeRate`) instead of at a fraction of the saturation, which is a fraction of CPU only
+ * where saturation means the SUT's whole CPU share (on a shared machine it does not).
  */
 export async function calibrate(options: CalibrationOptions): Promise<Calibration> {
   const stepMs = options.stepMs ?? 1500;
   const maxSteps = options.maxSteps ?? 12;
   const p99Limit = options.p99LimitMs ?? 1000;
   const errorLimit = options.errorRateLimit ?? 0.01;
-  const steps: Calibration["steps"] = [];
+  const steps: CalibrationStep[] = [];
+  const cpu = options.cpu;
   let rate = options.startRps ?? 50;
   let broke = false;
   for (let i = 0; i < maxSteps && !options.signal?.aborted; i++) {
+    if (cpu) await cpuPct(cpu.probe);
+    const startedMs = performance.now();
     const run = (options.load ?? startHttpLoad)({
       url: options.url,
       connections: options.connections,
@@ -48,15 +85,22 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
     const onAbort = (): void => run.stop();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const report = await run.done.finally(() => options.signal?.removeEventListener("abort", onAbort));
+    const pct = cpu ? await cpuPct(cpu.probe) : undefined;
+    const wallS = (performance.now() - startedMs) / 1000;
     const t = report.totals;
     const duration = t.duration_s > 0 ? t.duration_s : stepMs / 1000;
     const responses = t.requests;
     const failures = t.errors + t.non_2xx;
-    const step = {
+    // CPU seconds over the whole interval the probe measured (load start-up included: the SUT is
+    // idle then, so its seconds are the step's requests' seconds).
+    const cpuS = cpu && pct !== undefined ? (pct / 100) * cpu.cores * wallS : null;
+    const step: CalibrationStep = {
       rps: rate,
       achieved_rps: t.rps > 0 ? t.rps : responses / duration,
       p99_ms: report.latency_ms?.p99 ?? 0,
       error_rate: responses + t.errors > 0 ? failures / (responses + t.errors) : 1,
+      requests: responses,
+      cpu_s: cpuS === null ? null : round6(cpuS),
     };
     steps.push(step);
     options.onStep?.(step);
@@ -68,11 +112,93 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
   }
   const best = Math.max(...steps.map((s) => s.achieved_rps), 0);
   if (best <= 0) throw new Error("calibration: the SUT served no request at any rate");
+  const cost = cpuPerRequest(steps, broke);
+  const ramp = `open-loop ramp ×2 from ${options.startRps ?? 50} rps, ${stepMs} ms steps, ${options.connections} connections`;
+  const end = broke
+    ? `broke at step ${steps.length}`
+    : `no break within ${steps.length} steps (saturation is at least this)`;
+  const rates =
+    cost === null
+      ? cpu
+        ? "the SUT's CPU was not measured: rates are fractions of the saturation"
+        : "rates are fractions of the saturation"
+      : `SUT CPU ${fmtMs(cost)} ms a request: rates aim at the CPU bands, at most the saturation`;
   return {
     saturation_rps: best,
-    method: broke
-      ? `open-loop ramp ×2 from ${options.startRps ?? 50} rps, ${stepMs} ms steps, ${options.connections} connections; broke at step ${steps.length}`
-      : `open-loop ramp ×2 from ${options.startRps ?? 50} rps, ${stepMs} ms steps, ${options.connections} connections; no break within ${steps.length} steps (saturation is at least this)`,
+    method: `${ramp}; ${end}; ${rates}`,
     steps,
+    cores: cpu?.cores ?? null,
+    cpu_s_per_request: cost,
+    rate_basis: cost === null ? "saturation" : "cpu",
   };
+}
+
+/**
+ * The SUT's CPU seconds a request: the CPU seconds of the steps that held their rate over the
+ * requests they served, pooled (the highest steps weigh most, where fixed costs weigh least). The
+ * step that broke the ramp is left out while another was measured: past the knee the generator
+ * stops with requests still queued in the SUT, whose CPU it spent on responses never counted.
+ * Null when no step's CPU (or no request) was measured.
+ */
+export function cpuPerRequest(steps: readonly CalibrationStep[], broke: boolean): number | null {
+  const measured = (list: readonly CalibrationStep[]) =>
+    list.filter(
+      (s): s is CalibrationStep & { cpu_s: number; requests: number } =>
+        typeof s.cpu_s === "number" && s.cpu_s > 0 && typeof s.requests === "number" && s.requests > 0,
+    );
+  const held = measured(broke ? steps.slice(0, -1) : steps);
+  const pool = held.length > 0 ? held : measured(steps);
+  const requests = pool.reduce((a, s) => a + s.requests, 0);
+  if (requests === 0) return null;
+  return round9(pool.reduce((a, s) => a + s.cpu_s, 0) / requests);
+}
+
+/**
+ * The calibration an environment's cycle runs with, the same on every path (`run-cycle` and the
+ * workflow's `start-cycle` step): the ramp through the environment's load engine, the SUT's CPU
+ * read by the phases' own sampler, and the rate each constant-load phase will aim at recorded
+ * with it (`targets`), so the cycle's record says what was chosen and why.
+ */
+export async function calibrateEnvironment(
+  runtime: EnvironmentRuntime,
+  plan: CyclePlan,
+  environment: PlanEnvironment,
+  overrides: Partial<Omit<CalibrationOptions, "url" | "connections" | "load" | "cpu">> = {},
+): Promise<Calibration> {
+  const probe = sutSampler(
+    runtime,
+    () => null,
+    () => undefined,
+  );
+  const measured = await calibrate({
+    url: new URL("/work", runtime.targetUrl).toString(),
+    connections: plan.options.max_connections,
+    ...(runtime.load ? { load: runtime.load } : {}),
+    cpu: { probe, cores: runtime.cores },
+    ...overrides,
+  });
+  return { ...measured, targets: rateTargets(environment, measured) };
+}
+
+/** The rate each constant relative-load phase aims at, with the CPU it means and whether it was capped. */
+export function rateTargets(environment: PlanEnvironment, calibration: Calibration): Calibration["targets"] {
+  return environment.phases.flatMap((p) => {
+    const load = p.load;
+    if (load.kind !== "constant" || load.mode !== "relative") return [];
+    const fraction = load.fraction ?? 0;
+    const r = relativeRate(fraction, calibration);
+    return [{ phase: p.name, fraction, rps: Math.round(r.rps), capped: r.capped }];
+  });
+}
+
+function fmtMs(seconds: number): string {
+  return (seconds * 1000).toPrecision(3);
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+function round9(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
 }

@@ -3,7 +3,7 @@ import type { CyclePlan, PlanEnvironment, PlanPhase } from "../../../tiers/plan/
 import { notRunSummary, type PhaseSummary } from "../../shared/cycle.js";
 import type { EnvStore } from "../storage/env-store.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
-import { calibrate, type Calibration, type CalibrationOptions } from "./calibration.js";
+import { calibrateEnvironment, type Calibration, type CalibrationOptions } from "./calibration.js";
 import { abortReason } from "./gate.js";
 import { PhaseCheckFailed, runPhase } from "./phase-runner.js";
 import { CycleProgress } from "./progress.js";
@@ -91,10 +91,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
       plan.options.load_mode === "relative" && environment.phases.some((p) => p.load.kind !== "none");
     if (needsCalibration && !calibration) {
       progress.state = "calibrating";
-      calibration = await calibrate({
-        url: new URL("/work", runtime.targetUrl).toString(),
-        connections: plan.options.max_connections,
-        ...(runtime.load ? { load: runtime.load } : {}),
+      calibration = await calibrateEnvironment(runtime, plan, environment, {
         ...options.calibration,
         signal,
       });
@@ -103,7 +100,12 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
         ts_ms: Date.now(),
         phase: null,
         kind: "calibration.done",
-        detail: { saturation_rps: calibration.saturation_rps, steps: calibration.steps.length },
+        detail: {
+          saturation_rps: calibration.saturation_rps,
+          steps: calibration.steps.length,
+          cpu_s_per_request: calibration.cpu_s_per_request ?? null,
+          rate_basis: calibration.rate_basis ?? "saturation",
+        },
       });
     }
     progress.saturationRps = calibration?.saturation_rps ?? null;
@@ -126,7 +128,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleEnd> {
         phase,
         runtime,
         progress,
-        saturationRps: progress.saturationRps,
+        calibration,
         signal,
         ...(telemetry ? { telemetry } : {}),
       });

@@ -10,17 +10,46 @@ export interface LoadSegment {
   readonly connections: number;
 }
 
+/** What a relative rate is computed from: a calibration's figures. */
+export interface RateBasis {
+  readonly saturation_rps: number;
+  /** The SUT's CPU seconds a request; absent or null: the rate is a fraction of the saturation. */
+  readonly cpu_s_per_request?: number | null | undefined;
+  /** Cores the SUT is entitled to (100 % CPU). */
+  readonly cores?: number | null | undefined;
+}
+
+/**
+ * The rate a relative fraction means. Where the calibration measured what a request costs the
+ * SUT, the fraction is of the SUT's CPU share: `fraction × cores / cpu_s_per_request` requests a
+ * second keep that share busy, capped at the measured saturation (more would only queue), so a
+ * phase aims at its CPU band's midpoint whatever the rest of the machine takes. Without that
+ * measurement it is the fraction of the saturation (a fraction of CPU only if saturation means
+ * the SUT's whole share).
+ */
+export function relativeRate(fraction: number, basis: RateBasis): { rps: number; capped: boolean } {
+  const cost = basis.cpu_s_per_request;
+  const cores = basis.cores;
+  if (typeof cost !== "number" || cost <= 0 || typeof cores !== "number" || cores <= 0)
+    return { rps: fraction * basis.saturation_rps, capped: false };
+  const aimed = (fraction * cores) / cost;
+  return aimed > basis.saturation_rps
+    ? { rps: basis.saturation_rps, capped: true }
+    : { rps: aimed, capped: false };
+}
+
 /**
  * The phase's load as constant stretches: one for a constant profile, one per step of a variable
- * one, none for idle. Relative rates become requests per second from the measured saturation.
+ * one, none for idle. Relative rates become requests per second from the calibration
+ * (`relativeRate`).
  */
-export function loadSegments(phase: PlanPhase, saturationRps: number | null): LoadSegment[] {
+export function loadSegments(phase: PlanPhase, calibration: RateBasis | null): LoadSegment[] {
   const load: LoadProfile = phase.load;
   const rate = (rps: number | undefined, fraction: number | undefined): number => {
     if (load.kind === "none") return 0;
     if (load.mode === "absolute") return Math.round(rps ?? 0);
-    if (saturationRps === null) throw new Error(`phase ${phase.name} needs a calibration (relative load)`);
-    return Math.round((fraction ?? 0) * saturationRps);
+    if (calibration === null) throw new Error(`phase ${phase.name} needs a calibration (relative load)`);
+    return Math.round(relativeRate(fraction ?? 0, calibration).rps);
   };
   switch (load.kind) {
     case "none":

@@ -12,7 +12,7 @@ import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
 import { sutSampler } from "../sampler/sut-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
 import type { CycleTelemetry } from "../telemetry/telemetry.js";
-import { loadSegments, loadTest } from "./load-plan.js";
+import { loadSegments, loadTest, type RateBasis } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 import { runBounded } from "./pool.js";
 import { AUTOMATION_TARGETS, RecoveryProbe, type FaultRecovery } from "./recovery.js";
@@ -27,7 +27,8 @@ export interface PhaseRunInput {
   readonly phase: PlanPhase;
   readonly runtime: EnvironmentRuntime;
   readonly progress: CycleProgress;
-  readonly saturationRps: number | null;
+  /** The cycle's calibration (relative load mode), which its relative rates come from. */
+  readonly calibration: RateBasis | null;
   /** Aborts the whole cycle (interrupt); the phase stops its load, undoes its faults and ends. */
   readonly signal: AbortSignal;
   /** The cycle's logs, traces and metrics (none without). */
@@ -120,7 +121,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
   });
 
   // The phase load: one http-load run per constant stretch, in order.
-  const segments = loadSegments(phase, input.saturationRps);
+  const segments = loadSegments(phase, input.calibration);
   const httpRules = compileContract("HttpLoadContract", plan.contracts.HttpLoadContract!).rules;
   const loadResults: Result[] = [];
   const loadDone = (async () => {

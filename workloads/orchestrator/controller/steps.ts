@@ -5,7 +5,7 @@ import type { Result } from "../../shared/result.js";
 import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
 import { abortReason } from "./gate.js";
-import { loadSegments, loadTest } from "./load-plan.js";
+import { loadSegments, loadTest, type RateBasis } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 
 /**
@@ -16,9 +16,9 @@ import { summarizePhase } from "./observation.js";
  */
 
 /** Every test a phase runs in step mode: its load segments (`<phase>/load…`) and its plan tests. */
-export function phaseSteps(plan: CyclePlan, phase: PlanPhase, saturationRps: number | null): PlanTest[] {
+export function phaseSteps(plan: CyclePlan, phase: PlanPhase, calibration: RateBasis | null): PlanTest[] {
   const rules = compileContract("HttpLoadContract", plan.contracts.HttpLoadContract!).rules;
-  const all = loadSegments(phase, saturationRps);
+  const all = loadSegments(phase, calibration);
   const loads = all.flatMap((s, i) => (s.rps > 0 ? [loadTest(phase, s, i, all.length, rules)] : []));
   return [...loads, ...phase.tests];
 }
@@ -28,10 +28,10 @@ export function findStepTest(
   plan: CyclePlan,
   environment: PlanEnvironment,
   testId: string,
-  saturationRps: number | null,
+  calibration: RateBasis | null,
 ): { phase: PlanPhase; test: PlanTest } | undefined {
   for (const phase of environment.phases) {
-    const test = phaseSteps(plan, phase, saturationRps).find((t) => t.id === testId);
+    const test = phaseSteps(plan, phase, calibration).find((t) => t.id === testId);
     if (test) return { phase, test };
   }
   return undefined;

@@ -6,6 +6,8 @@ import { ProcessSampler } from "./process-sampler.js";
 
 export interface SutSampler {
   start(): void;
+  /** Samples now: the CPU since the previous sample (none on the first) and the RSS. */
+  sampleNow(): readonly Sample[] | Promise<readonly Sample[]>;
   /** Stops sampling; resolves once nothing more will be emitted. */
   stop(): Promise<void> | void;
 }

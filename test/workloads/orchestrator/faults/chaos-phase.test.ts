@@ -113,7 +113,7 @@ async function run(cycleId: string, phase: PlanPhase, signal: AbortSignal) {
       phase,
       runtime,
       progress: new CycleProgress(cycleId, plan, environment),
-      saturationRps: null,
+      calibration: null,
       signal,
     });
     return { summary, events: [...store.events(cycleId)] };
