@@ -18,12 +18,16 @@ export function chaosRoleRules(): k8s.types.input.rbac.v1.PolicyRule[] {
 /**
  * What lets the orchestrator inject the chaos phase's faults through Chaos Mesh: a Role in the
  * environment's namespace allowing exactly the kinds its injectors create (nothing else of
- * chaos-mesh.org, no Schedule or Workflow, no other namespace), bound to its service account.
+ * chaos-mesh.org, no Schedule or Workflow, no other namespace), bound to its service account and
+ * to the ServiceAccount the environment's workflow pods run as (`workflowServiceAccount`), whose
+ * `run-faults` step runs the same injectors (tiers/workflow/argo.ts; only that step's pod mounts
+ * the token).
  */
 export function createChaosAccess(
   c: Children,
   meta: ObjectMeta,
   serviceAccount: pulumi.Output<string>,
+  workflowServiceAccount?: string,
 ): { role: k8s.rbac.v1.Role; binding: k8s.rbac.v1.RoleBinding } {
   const role = new k8s.rbac.v1.Role(
     c.name("chaos-injector"),
@@ -37,6 +41,15 @@ export function createChaosAccess(
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
       subjects: [
         { kind: "ServiceAccount", name: serviceAccount, namespace: meta("chaos-injector").namespace },
+        ...(workflowServiceAccount !== undefined
+          ? [
+              {
+                kind: "ServiceAccount",
+                name: workflowServiceAccount,
+                namespace: meta("chaos-injector").namespace,
+              },
+            ]
+          : []),
       ],
     },
     c.opts(),

@@ -16,6 +16,7 @@ import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import { createLoadJobAccess } from "./load-jobs.js";
 import { createOrchestratorCertificate } from "./orchestrator-certificate.js";
+import { WORKFLOW_SERVICE_ACCOUNT } from "./workflow-options.js";
 import {
   createSutAutoscaler,
   createWorkflowController,
@@ -246,7 +247,8 @@ export function createIsolatedEnvironment(
   // The loaded phases' Indexed Jobs: a Role for Jobs and pods in this namespace only.
   createLoadJobAccess(c, meta, serviceAccount);
   const credentials = createCredentials(c, meta, providers);
-  if (args.chaos) createChaosAccess(c, meta, serviceAccount.metadata.name);
+  // The workflow's run-faults step injects as the orchestrator does (its ServiceAccount is the chart's).
+  if (args.chaos) createChaosAccess(c, meta, serviceAccount.metadata.name, WORKFLOW_SERVICE_ACCOUNT);
 
   const environmentJson = pulumi.all([args.bundles?.bucket ?? ""]).apply(([bucket]) =>
     JSON.stringify({

@@ -34,6 +34,9 @@ export interface StepEnvironment {
 
 /** The WorkflowTemplate of one environment, as applied to its namespace. */
 export function environmentWorkflowTemplate(plan: CyclePlan, s: StepEnvironment): WorkflowTemplateBody {
+  const faults = plan.environments
+    .find((e) => e.id === s.environment)
+    ?.phases.some((p) => p.faults.length > 0);
   return renderWorkflowTemplate(plan, s.environment, {
     image: s.image,
     planPath: "/etc/tiers/plan.json",
@@ -53,6 +56,10 @@ export function environmentWorkflowTemplate(plan: CyclePlan, s: StepEnvironment)
       { name: "TIERS_IPERF3_SERVER", value: `${STEP_OBJECTS.iperf3Service}:${s.iperf3Port}` },
       ...(s.bundlesRegion !== undefined ? [{ name: "AWS_REGION", value: s.bundlesRegion }] : []),
     ],
+    // The chaos phase's run-faults step creates Chaos Mesh resources, as the orchestrator does
+    // (isolated-environment.ts): the workflow's ServiceAccount is bound to the same Role
+    // (chaos-access.ts), and only this step's pod mounts its token.
+    ...(faults ? { faults: { env: [{ name: "TIERS_FAULTS", value: "chaos-mesh" }], kubeApi: true } } : {}),
     resources: resourceRequirements(ORCHESTRATOR_RESOURCES) as Record<string, unknown>,
     podSecurityContext: restrictedPodSecurity() as Record<string, unknown>,
     containerSecurityContext: restrictedContainerSecurity() as Record<string, unknown>,

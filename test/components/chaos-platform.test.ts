@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { captureStack } from "../../runners/infra/capture.js";
 import { get, type CapturedGraph, type CapturedResource } from "../../runners/infra/graph.js";
 import { checkGraph } from "../../runners/policy/check.js";
+import { WORKFLOW_SERVICE_ACCOUNT } from "../../components/environment/workflow-options.js";
 import { CHAOS_MESH_CHART } from "../../tiers/infra/chaos-mesh.js";
+import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
 
 const graphs = new Map<string, CapturedGraph>();
 beforeAll(async () => {
@@ -98,8 +100,10 @@ describe("the chaos stack", () => {
     }
     for (const b of of("chaos", BINDING).filter((x) => get(x.inputs, "roleRef.name") === "chaos-injector")) {
       const ns = get(b.inputs, "metadata.namespace");
+      // The orchestrator, and the workflow's pods (their run-faults step runs the same injectors).
       expect(b.inputs.subjects).toStrictEqual([
         { kind: "ServiceAccount", name: "orchestrator", namespace: ns },
+        { kind: "ServiceAccount", name: WORKFLOW_SERVICE_ACCOUNT, namespace: ns },
       ]);
       expect(b.inputs.roleRef).toStrictEqual({
         apiGroup: "rbac.authorization.k8s.io",
@@ -122,6 +126,34 @@ describe("the chaos stack", () => {
         "app.kubernetes.io/name": "sut",
       });
     }
+  });
+
+  it("runs the workflow's chaos phase faults as the chaos-injector's second subject: only its run-faults pod mounts the token, with TIERS_FAULTS", () => {
+    const templates = of("chaos", "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate");
+    expect(templates.length).toBe(chaosRoles("chaos").length);
+    for (const t of templates) {
+      expect(get(t.inputs, "spec.serviceAccountName")).toBe(WORKFLOW_SERVICE_ACCOUNT);
+      expect(get(t.inputs, "spec.automountServiceAccountToken")).toBe(false);
+      const all = get(t.inputs, "spec.templates") as Record<string, unknown>[];
+      expect(
+        all.filter((x) => x.automountServiceAccountToken !== undefined).map((x) => x.name),
+      ).toStrictEqual(["run-faults"]);
+      const faults = all.find((x) => x.name === "run-faults")!;
+      expect(faults.automountServiceAccountToken).toBe(true);
+      expect(get(faults, "container.args.0")).toBe("run-faults");
+      expect(get(faults, "container.env") as unknown[]).toContainEqual({
+        name: "TIERS_FAULTS",
+        value: "chaos-mesh",
+      });
+      // Its pods carry the label the environment's API-server egress admits (network-policies.ts).
+      expect(get(t.inputs, "spec.podMetadata.labels")).toMatchObject({ [ARGO_POD_LABEL]: "step" });
+    }
+    // A tier without faults renders no such step and grants the workflow nothing of chaos-mesh.org.
+    for (const t of of("base", "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate"))
+      expect((get(t.inputs, "spec.templates") as { name: string }[]).map((x) => x.name)).not.toContain(
+        "run-faults",
+      );
+    expect(chaosRoles("base")).toStrictEqual([]);
   });
 
   it("lets only the orchestrator reach the API server, inside the VPC", () => {

@@ -11,6 +11,11 @@
  * meaning something it did not run. Pod placement and cleanup fields (securityContext, volumes,
  * affinity, podGC, ttlStrategy, serviceAccountName, …) only matter on a cluster and are listed as
  * not interpreted.
+ *
+ * `automountServiceAccountToken` is interpreted, as Argo's controller resolves it (the template's,
+ * else the spec's, else Kubernetes' default: mounted): a container whose pod gets the
+ * ServiceAccount's token gets `serviceAccountEnv` (what stands in for the mounted token here, e.g.
+ * TIERS_KUBECONFIG naming the Kubernetes API stand-in); any other reaches no Kubernetes API.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -23,11 +28,16 @@ type Json = Record<string, unknown>;
 const BIN = fileURLToPath(new URL("../../bin/orchestrator.js", import.meta.url));
 
 /** Spec fields that decide what runs: all interpreted. */
-const RUN_FIELDS = new Set(["entrypoint", "onExit", "arguments", "templates"]);
+const RUN_FIELDS = new Set([
+  "entrypoint",
+  "onExit",
+  "arguments",
+  "templates",
+  "automountServiceAccountToken",
+]);
 /** Spec fields that only place, secure or clean up pods on a cluster. */
 export const NOT_INTERPRETED = new Set([
   "serviceAccountName",
-  "automountServiceAccountToken",
   "executor",
   "securityContext",
   "affinity",
@@ -36,7 +46,15 @@ export const NOT_INTERPRETED = new Set([
   "ttlStrategy",
   "podGC",
 ]);
-const TEMPLATE_FIELDS = new Set(["name", "steps", "container", "inputs", "outputs", "parallelism"]);
+const TEMPLATE_FIELDS = new Set([
+  "name",
+  "steps",
+  "container",
+  "inputs",
+  "outputs",
+  "parallelism",
+  "automountServiceAccountToken",
+]);
 const STEP_FIELDS = new Set(["name", "template", "arguments", "when"]);
 const CONTAINER_FIELDS = new Set([
   "name",
@@ -54,6 +72,8 @@ export interface StepRun {
   readonly path: string;
   readonly template: string;
   readonly args: readonly string[];
+  /** Whether its pod mounted the ServiceAccount's token (got `serviceAccountEnv`). */
+  readonly serviceAccountToken: boolean;
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -75,6 +95,8 @@ export interface InterpretOptions {
   readonly workflowName: string;
   /** Variables the image's environment adds to every container (PATH). */
   readonly baseEnv?: NodeJS.ProcessEnv;
+  /** What a container whose pod mounts the ServiceAccount's token sees (the stand-in's kubeconfig). */
+  readonly serviceAccountEnv?: NodeJS.ProcessEnv;
 }
 
 interface Outcome {
@@ -161,6 +183,10 @@ export async function interpretWorkflowTemplate(
       throw new Error(`${path}: runs ${command.join(" ")}, not the image's orchestrator command`);
     const args = ((c.args as string[] | undefined) ?? []).map((s) => substitute(s, vars, path));
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...options.baseEnv };
+    // Argo: the template's automountServiceAccountToken, else the spec's; unset, Kubernetes mounts it.
+    const automount = (template.automountServiceAccountToken ?? spec.automountServiceAccountToken) as
+      boolean | undefined;
+    if (automount !== false) Object.assign(env, options.serviceAccountEnv);
     for (const e of (c.env ?? []) as Json[]) env[e.name as string] = substitute(String(e.value), vars, path);
     running.now++;
     concurrency.set(parent, Math.max(concurrency.get(parent) ?? 0, running.now));
@@ -169,6 +195,7 @@ export async function interpretWorkflowTemplate(
       path,
       template: template.name as string,
       args,
+      serviceAccountToken: automount !== false,
       code: null,
       stdout: "",
       stderr: "",

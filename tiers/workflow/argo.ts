@@ -6,7 +6,8 @@
  * Shape (every container runs one of the orchestrator image's step commands):
  *
  *     cycle:          [start-cycle] → [phase-<first>]
- *     phase-<p>:      [run-test × the phase's tests and load segments, in parallel ≤ max_parallel]
+ *     phase-<p>:      [run-test × the phase's tests and load segments, in parallel ≤ max_parallel,
+ *                      and run-faults beside them when the phase has faults]
  *                     → [gate]  (its output parameter `verdict`)
  *                     → [phase-<next>]  when: verdict != aborted
  *     exit-handler:   [finish-cycle] → [export]        (spec.onExit: runs whatever happened)
@@ -16,6 +17,14 @@
  * steps get `--verdict-out`: they write the verdict to the output parameter's file and exit 0 when
  * they reached one (the verdict decides, not the exit code, which would fail the workflow before
  * the exit handler records it).
+ *
+ * A phase with faults (the chaos phase) has a `faults` step in the same group as its load and
+ * tests: `run-faults` runs the phase's schedule with the phase runner's own code
+ * (controller/phase-faults.ts) while the load runs, so the gate after it judges the faults'
+ * recovery as run-cycle's does. Its pod is the only one whose main container gets the
+ * ServiceAccount's token and `faults.env` (TIERS_FAULTS=chaos-mesh on the cluster): it creates and
+ * deletes the Chaos Mesh resources through the Kubernetes API; every other step talks to the store
+ * and the SUT only.
  */
 import type { CyclePlan, PlanEnvironment, PlanPhase } from "../plan/schema.js";
 
@@ -62,6 +71,13 @@ export interface WorkflowRenderOptions {
   readonly affinity?: Json;
   /** Where a step writes an output parameter inside its container. @default "/tmp" */
   readonly outputDir?: string;
+  /**
+   * The `run-faults` step's pod (rendered only when a phase has faults): what its container adds to
+   * `env` (TIERS_FAULTS=chaos-mesh on the cluster), and whether its containers get the
+   * ServiceAccount's token for the Kubernetes API (`kubeApi`, the template's
+   * `automountServiceAccountToken: true` over the spec's false).
+   */
+  readonly faults?: { readonly env?: readonly EnvVar[]; readonly kubeApi?: boolean };
 }
 
 export interface WorkflowTemplateBody {
@@ -97,6 +113,9 @@ export function stepName(testId: string): string {
   return local.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "step";
 }
 
+/** The step of a phase's group that runs its faults (a test whose step would be named so too is refused). */
+export const FAULTS_STEP = "faults";
+
 /** The template of one phase's steps. */
 export function phaseTemplateName(phase: PlanPhase): string {
   return `phase-${phase.name}`;
@@ -118,17 +137,20 @@ export function renderWorkflowTemplate(
   const outDir = options.outputDir ?? "/tmp";
   const cycle = `{{workflow.parameters.${CYCLE_ID_PARAMETER}}}`;
 
-  const container = (args: string[]): Json => ({
-    // Argo's name for a template's container (what `kubectl logs -c main` finds).
-    name: "main",
-    image: options.image,
-    command: ["orchestrator"],
-    args,
-    ...(options.env?.length ? { env: options.env.map((e) => ({ ...e })) } : {}),
-    ...(options.resources ? { resources: options.resources } : {}),
-    ...(options.containerSecurityContext ? { securityContext: options.containerSecurityContext } : {}),
-    ...(options.volumeMounts?.length ? { volumeMounts: [...options.volumeMounts] } : {}),
-  });
+  const container = (args: string[], extraEnv: readonly EnvVar[] = []): Json => {
+    const env = [...(options.env ?? []).filter((e) => !extraEnv.some((x) => x.name === e.name)), ...extraEnv];
+    return {
+      // Argo's name for a template's container (what `kubectl logs -c main` finds).
+      name: "main",
+      image: options.image,
+      command: ["orchestrator"],
+      args,
+      ...(env.length ? { env: env.map((e) => ({ ...e })) } : {}),
+      ...(options.resources ? { resources: options.resources } : {}),
+      ...(options.containerSecurityContext ? { securityContext: options.containerSecurityContext } : {}),
+      ...(options.volumeMounts?.length ? { volumeMounts: [...options.volumeMounts] } : {}),
+    };
+  };
   const verdictOutput = (file: string): Json => ({
     parameters: [{ name: "verdict", valueFrom: { path: `${outDir}/${file}` } }],
   });
@@ -153,6 +175,20 @@ export function renderWorkflowTemplate(
       inputs: { parameters: [{ name: "test" }] },
       container: container(["run-test", planPath, "--cycle", cycle, "--test", "{{inputs.parameters.test}}"]),
     },
+    ...(environment.phases.some((p) => p.faults.length > 0)
+      ? [
+          {
+            name: "run-faults",
+            inputs: { parameters: [{ name: "phase" }] },
+            // The one step that calls the Kubernetes API (Chaos Mesh's resources) gets the token.
+            ...(options.faults?.kubeApi ? { automountServiceAccountToken: true } : {}),
+            container: container(
+              ["run-faults", planPath, "--cycle", cycle, "--phase", "{{inputs.parameters.phase}}"],
+              options.faults?.env ?? [],
+            ),
+          },
+        ]
+      : []),
     {
       name: "gate",
       inputs: { parameters: [{ name: "phase" }] },
@@ -249,6 +285,14 @@ function phaseTemplates(environment: PlanEnvironment, phase: PlanPhase, next: Pl
     group.push({ name: "load", template: name });
   }
   group.push(...tests.map(runTest));
+  // The phase's faults beside its load and tests, before the gate that judges their recovery.
+  const faults = phase.faults.length > 0;
+  if (faults)
+    group.push({
+      name: FAULTS_STEP,
+      template: "run-faults",
+      arguments: { parameters: [{ name: "phase", value: phase.name }] },
+    });
   const steps: Json[][] = [];
   if (group.length > 0) steps.push(group);
   steps.push([
@@ -267,10 +311,11 @@ function phaseTemplates(environment: PlanEnvironment, phase: PlanPhase, next: Pl
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined)
     throw new Error(`phase ${phase.name}: two steps would be named ${twice} (test ids ${ids.join(", ")})`);
-  // The phase's tests in parallel up to the environment's limit; the load is not one of them.
+  // The phase's tests in parallel up to the environment's limit; the load and the faults are not
+  // among them (each runs for the whole phase beside the tests).
   out.unshift({
     name: phaseTemplateName(phase),
-    parallelism: environment.max_parallel + (loads.length > 0 ? 1 : 0),
+    parallelism: environment.max_parallel + (loads.length > 0 ? 1 : 0) + (faults ? 1 : 0),
     steps,
   });
   return out;

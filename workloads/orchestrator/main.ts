@@ -1,9 +1,9 @@
 /**
  * The orchestrator image's entry (and the local target's orchestrator process):
  * `orchestrator serve | run-cycle PLAN | export CYCLE | verify-bundle FILE` and the workflow step
- * commands `start-cycle | run-test | report-result | gate | finish-cycle`, and `load-worker` (one
- * share of a phase's load, in its own process or pod). Exit codes are the project's (README
- * "Exit codes"). A load worker loads only its own modules: it starts in a third of the time.
+ * commands `start-cycle | run-test | run-faults | report-result | gate | finish-cycle`, and
+ * `load-worker` (one share of a phase's load, in its own process or pod). Exit codes are the
+ * project's (README "Exit codes"). A load worker loads only its own modules: it starts in a third of the time.
  */
 import { Command, CommanderError } from "commander";
 import { ExitCode, exitCodeOf, TiersError } from "../../tiers/errors.js";

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CyclePlan } from "../../../tiers/plan/schema.js";
 import { hashPlan } from "../../../tiers/plan/hash.js";
-import { renderWorkflowTemplate } from "../../../tiers/workflow/argo.js";
+import { chaosRoleRules } from "../../../components/environment/chaos-access.js";
+import { CHAOS_KINDS, CHAOS_LABELS } from "../../../tiers/infra/chaos-mesh.js";
+import {
+  FAULTS_STEP,
+  renderWorkflowTemplate,
+  type WorkflowRenderOptions,
+} from "../../../tiers/workflow/argo.js";
 import type { SutSupervisor } from "../../../workloads/sut/supervisor.js";
 import { EnvStore } from "../../../workloads/orchestrator/storage/env-store.js";
 import { testPlan } from "../../helpers/orchestrator.js";
@@ -14,18 +20,41 @@ import {
   NOT_INTERPRETED,
   type WorkflowRun,
 } from "../../support/argo-interpreter.js";
+import { startKubeApi, type KubeApiStandIn, type StoredObject } from "../../support/kube-api.js";
 import { startSut } from "../../workloads/support/sut.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tiers-argo-run-"));
+/** The environment's namespace on the Kubernetes API stand-in, and who the chaos steps call it as. */
+const NS = "tiers-env-1";
+const TOKEN = "argo-run-stand-in-token";
 let healthy: SutSupervisor;
 let failing: SutSupervisor;
+let kube: KubeApiStandIn;
+let kubeconfigFile: string;
+/** Chaos resources the stand-in stored, as created (deleted ones included). */
+const created: StoredObject[] = [];
 beforeAll(async () => {
   healthy = await startSut();
   // Every other request answered 500: the baseline gate (error_rate > 0.1) aborts the cycle.
   failing = await startSut({ work: { errorRate: 0.5 } });
+  // The chaos-injector Role (components/environment/chaos-access.ts) is all either path may do;
+  // every resource is validated against Chaos Mesh's CRD where the reference CRDs are present.
+  kube = await startKubeApi({
+    token: TOKEN,
+    user: `system:serviceaccount:${NS}:argo-workflow`,
+    rules: chaosRoleRules().map((r) => ({
+      apiGroups: r.apiGroups as string[],
+      resources: r.resources as string[],
+      verbs: r.verbs as string[],
+      namespaces: [NS],
+    })),
+    onCreate: (object) => created.push(object),
+  });
+  kubeconfigFile = join(dir, "kubeconfig");
+  writeFileSync(kubeconfigFile, kube.kubeconfig(NS), { mode: 0o600 });
 });
 afterAll(async () => {
-  await Promise.all([healthy?.stop(), failing?.stop()]);
+  await Promise.all([healthy?.stop(), failing?.stop(), kube?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -33,6 +62,10 @@ interface Record_ {
   readonly cycle: { status: string; verdict: string; reason: string | null };
   readonly results: string[];
   readonly phases: string[];
+  /** Per phase with faults: each gate rule's check and outcome. */
+  readonly faultGates: string[];
+  /** Per fault of the schedule: its scenario and the kinds of its events, in order. */
+  readonly faults: string[];
 }
 
 /**
@@ -65,6 +98,9 @@ function whyNot(dataDir: string, cycleId: string): string {
   }
 }
 
+/** The phases of the compared plan that have faults. */
+let faultPhases = new Set<string>();
+
 function record(dataDir: string, cycleId: string): Record_ {
   const store = EnvStore.open(join(dataDir, "env.db"));
   try {
@@ -81,10 +117,36 @@ function record(dataDir: string, cycleId: string): Record_ {
         .phases(cycleId)
         .sort((a, b) => a.idx - b.idx)
         .map((p) => `${p.name} ${p.status} ${p.summary?.gate.verdict ?? "-"}`),
+      faultGates: store
+        .phases(cycleId)
+        .filter((p) => faultPhases.has(p.name))
+        .flatMap((p) => (p.summary?.gate.rules ?? []).map((r) => `${p.name} ${r.check} ${r.outcome}`)),
+      faults: [...faultPhases].flatMap((phase) => {
+        const events = [...store.events(cycleId)].filter(
+          (e) => e.phase === phase && e.scenario !== undefined && /^(fault|sut)\./.test(e.kind),
+        );
+        const scenarios = [...new Set(events.map((e) => e.scenario!))];
+        return scenarios.map(
+          (sc) =>
+            `${phase} ${sc}: ${events
+              .filter((e) => e.scenario === sc)
+              .map((e) => e.kind)
+              .join(" ")}`,
+        );
+      }),
     };
   } finally {
     store.close();
   }
+}
+
+/** How a path reaches the cluster: the step pods' render options and token, run-cycle's environment. */
+interface ClusterAccess {
+  readonly render: Partial<WorkflowRenderOptions>;
+  /** What a pod that mounts the ServiceAccount's token gets (the stand-in's kubeconfig). */
+  readonly serviceAccountEnv: NodeJS.ProcessEnv;
+  /** run-cycle's, as the orchestrator's Deployment sets it. */
+  readonly runCycleEnv: NodeJS.ProcessEnv;
 }
 
 /** The same plan through the template (interpreted) and through `orchestrator run-cycle`. */
@@ -92,7 +154,9 @@ async function bothWays(
   name: string,
   plan: CyclePlan,
   sutUrl: string,
+  cluster?: ClusterAccess,
 ): Promise<{ workflow: Record_; runCycle: Record_; run: WorkflowRun; why: string }> {
+  faultPhases = new Set(plan.environments[0]!.phases.filter((p) => p.faults.length > 0).map((p) => p.name));
   const planFile = join(dir, `${name}.json`);
   writeFileSync(planFile, JSON.stringify(plan));
   const env = (data: string) => [
@@ -105,10 +169,15 @@ async function bothWays(
     image: "ghcr.io/test-tiers/orchestrator:0.1.0",
     planPath: planFile,
     env: env(wfData),
+    ...cluster?.render,
   });
-  const run = await interpretWorkflowTemplate(template, { workflowName: `${name}-wf` });
+  const run = await interpretWorkflowTemplate(template, {
+    workflowName: `${name}-wf`,
+    ...(cluster ? { serviceAccountEnv: cluster.serviceAccountEnv } : {}),
+  });
 
   const rcData = join(dir, name, "run-cycle");
+  Object.assign(process.env, cluster?.runCycleEnv);
   const rc = await runOrchestrator([
     "run-cycle",
     planFile,
@@ -118,7 +187,9 @@ async function bothWays(
     rcData,
     "--env",
     "env-1",
-  ]).then((r) => r);
+  ]).finally(() => {
+    for (const k of Object.keys(cluster?.runCycleEnv ?? {})) delete process.env[k];
+  });
   // run-cycle's stderr is its structured log (pino, one JSON object a line): nothing else, no
   // error-level entry, and it ends the cycle.
   const logLines = rc.stderr.split("\n").filter(Boolean);
@@ -139,7 +210,6 @@ describe("the rendered WorkflowTemplate, run step by step as Argo runs it", () =
     expect([...NOT_INTERPRETED].sort()).toStrictEqual(
       [
         "affinity",
-        "automountServiceAccountToken",
         "executor",
         "podGC",
         "podMetadata",
@@ -211,5 +281,133 @@ describe("the rendered WorkflowTemplate, run step by step as Argo runs it", () =
     expect(run.skipped).toStrictEqual(["cycle/idle/next-baseline/next-light"]);
     expect(run.steps.map((s) => s.template).slice(-2)).toStrictEqual(["finish-cycle", "export"]);
     expect(run.steps.at(-1)!.code).toBe(0);
+  }, 300_000);
+});
+
+/**
+ * A plan with faults: the chaos tier's chaos phase alone (its variable load, its tests, its five
+ * faults on the seed's schedule), compared as `comparablePlan` compares (the machine's own rules
+ * dropped).
+ */
+function chaosPlan(): CyclePlan {
+  const plan = testPlan({ tier: "chaos", time_scale: "0.01", load_scale: "0.1" });
+  const machine = new Set(["iperf3", "fio", "stress-ng"]);
+  const environments = plan.environments.map((env) => ({
+    ...env,
+    phases: env.phases.filter((p) => p.faults.length > 0),
+  }));
+  for (const env of environments)
+    for (const phase of env.phases)
+      for (const t of phase.tests) if (machine.has(t.tool)) (t as { rules: object }).rules = {};
+  const changed = { ...plan, environments };
+  return { ...changed, hash: hashPlan(changed) };
+}
+
+/** Chaos resources left in the environment's namespace. */
+const leftover = (): StoredObject[] => Object.values(CHAOS_KINDS).flatMap((k) => kube.objects(k, NS));
+
+/** The kind and scenario of each chaos resource created for a cycle, in creation order. */
+const createdFor = (cycleId: string): string[] =>
+  created
+    .filter((o) => o.metadata.labels?.[CHAOS_LABELS.cycle] === cycleId)
+    .map((o) => `${o.kind} ${o.metadata.labels?.[CHAOS_LABELS.scenario] ?? "?"}`);
+
+describe("a plan with faults, run step by step as Argo runs it, against Chaos Mesh through the Kubernetes API stand-in", () => {
+  it("runs the chaos phase's faults in a step beside its load, with run-cycle's events, resources, recovery figures and gate", async () => {
+    const plan = chaosPlan();
+    const phase = plan.environments[0]!.phases[0]!;
+    expect(phase.faults.length).toBeGreaterThan(0);
+    const cluster: ClusterAccess = {
+      // As the environment renders it (components/environment/workflow-options.ts): the pods run
+      // as the workflow's ServiceAccount without its token, except the run-faults step's.
+      render: {
+        serviceAccountName: "argo-workflow",
+        faults: { env: [{ name: "TIERS_FAULTS", value: "chaos-mesh" }], kubeApi: true },
+      },
+      serviceAccountEnv: { TIERS_KUBECONFIG: kubeconfigFile },
+      runCycleEnv: { TIERS_FAULTS: "chaos-mesh", TIERS_KUBECONFIG: kubeconfigFile },
+    };
+    process.env.TIERS_SUT_URL = healthy.url;
+    let out;
+    try {
+      out = await bothWays("chaos", plan, healthy.url, cluster);
+    } finally {
+      delete process.env.TIERS_SUT_URL;
+    }
+    const { workflow, runCycle, run } = out;
+    for (const s of run.steps) expect(s.stderr, `${s.path}: ${s.stderr}`).toBe("");
+    expect(run.phase).toBe("Succeeded");
+    expect(workflow, out.why).toStrictEqual(runCycle);
+
+    // Every fault of the schedule applied, undone, measured and followed to the SUT's recovery.
+    expect(workflow.faults).toStrictEqual(
+      phase.faults.map(
+        (f) => `${phase.name} ${f.scenario}: fault.applied fault.undone fault.recovery sut.recovery`,
+      ),
+    );
+    // The gate judged the faults' figures (without them both rules are not_evaluated).
+    expect(workflow.faultGates).toContain(`${phase.name} fault_recovery_missed pass`);
+    expect(workflow.faultGates).toContain(`${phase.name} sut_not_recovered pass`);
+    // One Chaos Mesh resource per fault along each path, in the schedule's order, none left.
+    const kinds = createdFor("chaos-wf");
+    expect(kinds).toHaveLength(phase.faults.length);
+    expect(kinds.map((k) => k.split(" ")[1])).toStrictEqual(
+      phase.faults.map((f) => f.scenario.replace(/_/g, "-")),
+    );
+    expect(createdFor("chaos-rc")).toStrictEqual(kinds);
+    expect(leftover()).toStrictEqual([]);
+
+    // The faults step ran in the phase's group, beside its load, before its gate; only its pod
+    // had the ServiceAccount's token.
+    const faults = run.steps.filter((s) => s.template === "run-faults");
+    expect(faults.map((s) => s.path)).toStrictEqual([`cycle/${phase.name}/${FAULTS_STEP}`]);
+    expect(faults[0]!.args.slice(-2)).toStrictEqual(["--phase", phase.name]);
+    expect(run.steps.filter((s) => s.serviceAccountToken).map((s) => s.template)).toStrictEqual([
+      "run-faults",
+    ]);
+    const loads = run.steps.filter(
+      (s) => s.template === "run-test" && s.args[s.args.indexOf("--test") + 1]!.includes("/load"),
+    );
+    expect(loads.length).toBeGreaterThan(0);
+    expect(faults[0]!.startedMs).toBeLessThan(loads.at(-1)!.endedMs);
+    expect(loads[0]!.startedMs).toBeLessThan(faults[0]!.endedMs);
+    const gate = run.steps.find((s) => s.template === "gate")!;
+    expect(gate.startedMs).toBeGreaterThanOrEqual(faults[0]!.endedMs);
+    expect(JSON.parse(faults[0]!.stdout.trim())).toMatchObject({
+      event: "faults",
+      phase: phase.name,
+      faults: phase.faults.length,
+      applied: phase.faults.length,
+      undone: phase.faults.length,
+      interrupted: false,
+    });
+
+    // A retried step finds the schedule run to its end and does not run it again.
+    const before = created.length;
+    Object.assign(process.env, {
+      TIERS_SUT_URL: healthy.url,
+      TIERS_FAULTS: "chaos-mesh",
+      TIERS_KUBECONFIG: kubeconfigFile,
+    });
+    let retry;
+    try {
+      retry = await runOrchestrator([
+        "run-faults",
+        join(dir, "chaos.json"),
+        "--cycle",
+        "chaos-wf",
+        "--phase",
+        phase.name,
+        "--data-dir",
+        join(dir, "chaos", "workflow"),
+        "--env",
+        "env-1",
+      ]);
+    } finally {
+      for (const k of ["TIERS_SUT_URL", "TIERS_FAULTS", "TIERS_KUBECONFIG"]) delete process.env[k];
+    }
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.events).toStrictEqual([{ event: "already_done", phase: phase.name }]);
+    expect(created.length).toBe(before);
   }, 300_000);
 });

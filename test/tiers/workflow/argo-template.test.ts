@@ -7,7 +7,7 @@ import type { WorkflowTemplateBody } from "../../../tiers/workflow/argo.js";
 import { runTiers } from "../../helpers/cli.js";
 import { crdDirectory, validateCustomResource } from "../../../runners/infra/custom-resources.js";
 import type { TierName } from "../../../tiers/schema/names.js";
-import { phaseStepIds, renderWorkflowTemplate, stepName } from "../../../tiers/workflow/argo.js";
+import { FAULTS_STEP, phaseStepIds, renderWorkflowTemplate, stepName } from "../../../tiers/workflow/argo.js";
 import { phaseSteps } from "../../../workloads/orchestrator/controller/steps.js";
 import { testPlan } from "../../helpers/orchestrator.js";
 
@@ -23,6 +23,7 @@ describe("the plan as an Argo WorkflowTemplate", () => {
         namespace: `tiers-${e.id}`,
         serviceAccountName: "argo-workflow",
         env: [{ name: "TIERS_ENVIRONMENT", value: e.id }],
+        faults: { env: [{ name: "TIERS_FAULTS", value: "chaos-mesh" }], kubeApi: true },
         resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
       });
       const check = await validateCustomResource(body);
@@ -62,7 +63,8 @@ describe("the plan as an Argo WorkflowTemplate", () => {
       const t = byName.get(`phase-${phase.name}`)!;
       const steps = t.steps as { name: string; template: string; when?: string }[][];
       const hasLoad = phase.load.kind !== "none";
-      expect(t.parallelism).toBe(env.max_parallel + (hasLoad ? 1 : 0));
+      const hasFaults = phase.faults.length > 0;
+      expect(t.parallelism).toBe(env.max_parallel + (hasLoad ? 1 : 0) + (hasFaults ? 1 : 0));
       const gateAt = steps.findIndex((g) => g.some((s) => s.template === "gate"));
       const next = env.phases[i + 1];
       if (next) {
@@ -78,8 +80,19 @@ describe("the plan as an Argo WorkflowTemplate", () => {
       expect(tests.map((s) => s.name)).toStrictEqual([
         ...(phase.load.kind === "variable" ? ["load"] : phase.load.kind === "constant" ? ["load"] : []),
         ...phase.tests.map((x) => stepName(x.id)),
+        // The chaos phase's faults: one step beside its load and tests, in the same group.
+        ...(hasFaults ? [FAULTS_STEP] : []),
       ]);
+      if (hasFaults) {
+        expect(steps.slice(0, gateAt)).toHaveLength(1);
+        expect(tests.find((s) => s.name === FAULTS_STEP)).toStrictEqual({
+          name: FAULTS_STEP,
+          template: "run-faults",
+          arguments: { parameters: [{ name: "phase", value: phase.name }] },
+        });
+      }
     }
+    expect(env.phases.some((p) => p.faults.length > 0)).toBe(true);
     const exit = byName.get("exit-handler")!.steps as { template: string }[][];
     expect(exit.map((g) => g.map((s) => s.template))).toStrictEqual([["finish-cycle"], ["export"]]);
     // Every container runs the orchestrator's step commands, nothing else.
@@ -90,8 +103,46 @@ describe("the plan as an Argo WorkflowTemplate", () => {
         return [...c.command, c.args[0]].join(" ");
       });
     expect(commands.sort()).toStrictEqual(
-      ["export", "finish-cycle", "gate", "run-test", "start-cycle"].map((c) => `orchestrator ${c}`),
+      ["export", "finish-cycle", "gate", "run-faults", "run-test", "start-cycle"].map(
+        (c) => `orchestrator ${c}`,
+      ),
     );
+  });
+
+  it("the environment's template: only the run-faults step gets the ServiceAccount's token and TIERS_FAULTS; a plan without faults has no such step", () => {
+    const step = (tier: TierName) => {
+      const plan = testPlan({ tier });
+      const e = plan.environments[0]!;
+      const body = environmentWorkflowTemplate(plan, {
+        image: DEFAULT_IMAGES.orchestrator,
+        environment: e.id,
+        tier,
+        region: e.region,
+        sutPort: DEFAULT_SUT_PORT,
+        iperf3Port: IPERF3_PORT,
+      });
+      return { body, templates: body.spec.templates as Record<string, unknown>[] };
+    };
+    const chaos = step("chaos");
+    expect(chaos.body.spec).toMatchObject({
+      serviceAccountName: "argo-workflow",
+      automountServiceAccountToken: false,
+    });
+    const withToken = chaos.templates.filter((t) => t.automountServiceAccountToken !== undefined);
+    expect(withToken.map((t) => [t.name, t.automountServiceAccountToken])).toStrictEqual([
+      ["run-faults", true],
+    ]);
+    const envOf = (t: Record<string, unknown>) =>
+      ((t.container as { env: { name: string; value: string }[] }).env ?? []).filter(
+        (v) => v.name === "TIERS_FAULTS",
+      );
+    for (const t of chaos.templates.filter((x) => x.container))
+      expect(envOf(t)).toStrictEqual(
+        t.name === "run-faults" ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : [],
+      );
+    const base = step("base");
+    expect(base.templates.map((t) => t.name)).not.toContain("run-faults");
+    expect(base.templates.filter((t) => t.automountServiceAccountToken !== undefined)).toStrictEqual([]);
   });
 
   it("refuses an environment the plan does not have, naming the ones it has", () => {

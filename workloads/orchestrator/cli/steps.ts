@@ -3,12 +3,19 @@ import { randomUUID } from "node:crypto";
 import { ConfigError } from "../../../tiers/config/issues.js";
 import { writeFileSync } from "node:fs";
 import { ExitCode, TiersError } from "../../../tiers/errors.js";
-import type { Sample } from "../../shared/cycle.js";
+import type { CycleEvent, Sample } from "../../shared/cycle.js";
 import { Result } from "../../shared/result.js";
 import { sutSampler } from "../sampler/sut-sampler.js";
 import { runTest } from "../adapters/run-test.js";
 import { calibrateEnvironment } from "../controller/calibration.js";
 import { isHealthy } from "../controller/runtime.js";
+import {
+  FAULTS_ENDED,
+  FAULTS_STARTED,
+  phaseFaultFigures,
+  runPhaseFaults,
+  sweepPhaseFaults,
+} from "../controller/phase-faults.js";
 import { findStepTest, finishStep, gateStep, isLoadTestId } from "../controller/steps.js";
 import { Environment } from "../environment.js";
 import { readJsonFile } from "../plan-input.js";
@@ -28,7 +35,10 @@ function writeVerdict(file: string, verdict: string): void {
   }
 }
 
-/** The step commands a workflow engine calls: start-cycle, run-test, report-result, gate, finish-cycle. */
+/**
+ * The step commands a workflow engine calls: start-cycle, run-test, run-faults, report-result, gate,
+ * finish-cycle.
+ */
 export function registerStepCommands(program: Command, run: Run): void {
   withConfigFlags(
     program.command("start-cycle").description("step: create a cycle (and calibrate in relative mode)"),
@@ -122,6 +132,121 @@ export function registerStepCommands(program: Command, run: Run): void {
             reason: result.reason ?? null,
           });
         } finally {
+          await env.close();
+        }
+      }),
+    );
+
+  withConfigFlags(
+    program
+      .command("run-faults")
+      .description("step: run a phase's fault schedule beside its load, each fault undone, and record it"),
+  )
+    .argument("<plan>", "the CyclePlan JSON file")
+    .requiredOption("--cycle <id>", "the cycle")
+    .requiredOption("--phase <name>", "the phase whose faults to run (the chaos phase)")
+    .action((planFile: string, flags: ConfigFlags & { cycle: string; phase: string }) =>
+      run(async () => {
+        const config = configFrom(flags);
+        const { environment } = await readPlan(planFile, config.environment);
+        const phase = environment.phases.find((p) => p.name === flags.phase);
+        if (!phase)
+          throw new ConfigError([
+            {
+              file: "command line",
+              path: "--phase",
+              message: `the plan has no phase ${flags.phase}`,
+              expected: environment.phases.map((p) => p.name).join(", "),
+            },
+          ]);
+        // Before the environment (and its Kubernetes client) opens: the cycle, and whether a
+        // previous try already ran the schedule to its end (a retried step does not run it again).
+        const { EnvStore } = await import("../storage/env-store.js");
+        const store = EnvStore.open(config.paths.db);
+        let attempt: number;
+        try {
+          if (!store.getCycle(flags.cycle))
+            throw new ConfigError([
+              { file: "command line", path: "--cycle", message: `no cycle ${flags.cycle}` },
+            ]);
+          const events = [...store.events(flags.cycle)].filter((e) => e.phase === phase.name);
+          if (phaseFaultFigures(events, phase.name).ended) {
+            emitJson({ event: "already_done", phase: phase.name });
+            return ExitCode.Ok;
+          }
+          attempt = events.filter((e) => e.kind === FAULTS_STARTED).length + 1;
+        } finally {
+          store.close();
+        }
+        if (phase.faults.length === 0) {
+          emitJson({ event: "faults", phase: phase.name, faults: 0 });
+          return ExitCode.Ok;
+        }
+        // A step's own local SUT is a process of this step alone: no other step loads it, so a
+        // fault injected there would be measured by nothing. The workflow's SUT is the environment's.
+        if (config.sut.mode !== "external")
+          throw new ConfigError([
+            {
+              file: "configuration",
+              path: "sut",
+              message:
+                "run-faults injects into the environment's SUT, which every step shares: give it as an external SUT (TIERS_SUT_URL)",
+              expected: "sut: {mode: external, url}",
+            },
+          ]);
+        const env = await Environment.open(config);
+        const stop = new AbortController();
+        const interrupt = (signal: string): void => stop.abort(new Error(`run-faults received ${signal}`));
+        const onTerm = (): void => interrupt("SIGTERM");
+        const onInt = (): void => interrupt("SIGINT");
+        process.once("SIGTERM", onTerm);
+        process.once("SIGINT", onInt);
+        const emit = (e: CycleEvent): void => env.store.appendEvent(flags.cycle, e);
+        const event = (kind: string, detail: Record<string, unknown>): void =>
+          emit({ ts_ms: Date.now(), phase: phase.name, kind, detail });
+        try {
+          const startedAtMs = Date.now();
+          event(FAULTS_STARTED, { attempt, faults: phase.faults.length });
+          const faults = runPhaseFaults({
+            cycleId: flags.cycle,
+            phase,
+            runtime: env.runtime,
+            startedAtMs,
+            signal: stop.signal,
+            emit,
+          });
+          try {
+            await faults.done;
+          } catch (error) {
+            // An undo failed: end the others' windows now, let them undo, then fail the step.
+            stop.abort(error);
+            await faults.done.catch(() => undefined);
+            throw error;
+          } finally {
+            // Every fault undone or not, nothing of the cycle's stays on the cluster.
+            await sweepPhaseFaults(env.runtime, flags.cycle, event);
+          }
+          const recorded = [...env.store.events(flags.cycle)].filter(
+            (e) => e.phase === phase.name && e.kind.startsWith("fault."),
+          );
+          const count = (kind: string): number =>
+            recorded.filter((e) => e.kind === kind && e.ts_ms >= startedAtMs).length;
+          const interrupted = stop.signal.aborted;
+          if (!interrupted) event(FAULTS_ENDED, { attempt });
+          emitJson({
+            event: "faults",
+            phase: phase.name,
+            faults: phase.faults.length,
+            applied: count("fault.applied"),
+            skipped: count("fault.skipped"),
+            apply_failed: count("fault.apply_failed"),
+            undone: count("fault.undone"),
+            interrupted,
+          });
+          return interrupted ? ExitCode.Interrupted : ExitCode.Ok;
+        } finally {
+          process.off("SIGTERM", onTerm);
+          process.off("SIGINT", onInt);
           await env.close();
         }
       }),

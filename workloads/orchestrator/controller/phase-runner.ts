@@ -6,8 +6,6 @@ import type { Result } from "../../shared/result.js";
 import type { RunContext } from "../adapters/adapter.js";
 import { loadSecondSamples } from "../adapters/http-load-run.js";
 import { runTest } from "../adapters/run-test.js";
-import { runFault } from "../faults/injector.js";
-import { createLocalInjector } from "../faults/registry.js";
 import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
 import { sutSampler } from "../sampler/sut-sampler.js";
 import type { EnvStore } from "../storage/env-store.js";
@@ -15,7 +13,7 @@ import type { CycleTelemetry } from "../telemetry/telemetry.js";
 import { loadSegments, loadTest, type RateBasis } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
 import { runBounded } from "./pool.js";
-import { AUTOMATION_TARGETS, RecoveryProbe, type FaultRecovery } from "./recovery.js";
+import { runPhaseFaults, sweepPhaseFaults, worstRecovery } from "./phase-faults.js";
 import type { CycleProgress } from "./progress.js";
 import { waitHealthy, type EnvironmentRuntime } from "./runtime.js";
 
@@ -170,86 +168,16 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
 
   // The chaos phase's faults on their schedule (the plan's seeded order), each measured for
   // detection and recovery (recovery.ts) against the phase's fault_recovery_missed rule, else
-  // seed 001's automation targets.
-  // After each fault is undone: how long until the SUT answers its health check again (null: never).
-  const recoveries: (number | null)[] = [];
-  const faultRecoveries: FaultRecovery[] = [];
-  const recoveryRule = phase.gate.find((r) => r.check === "sut_not_recovered");
-  const targetRule = phase.gate.find((r) => r.check === "fault_recovery_missed");
-  const detectWithinMs = targetRule?.detect_within_ms ?? AUTOMATION_TARGETS.detection_ms;
-  const recoverWithinMs = targetRule?.within_ms ?? AUTOMATION_TARGETS.recovery_ms;
-  const phaseEndsAt = startedAt.getTime() + phase.duration_ms;
-  const probeUrl = new URL("/healthz", runtime.targetUrl).toString();
-  const faultsDone = Promise.all(
-    phase.faults.map(async (f, index) => {
-      await sleep(f.at_ms, undefined, { signal: stop.signal }).catch(() => undefined);
-      if (!runtime.faults && !runtime.cluster) {
-        emit({
-          ts_ms: Date.now(),
-          phase: phase.name,
-          kind: "fault.skipped",
-          scenario: f.scenario,
-          detail: { reason: runtime.faultsUnavailable ?? "no local fault injection here" },
-        });
-        return;
-      }
-      if (stop.signal.aborted) return;
-      const injector = runtime.faults
-        ? createLocalInjector(f.scenario, runtime.faults)
-        : runtime.cluster!.injector(f.scenario, { cycleId, phase: phase.name, index });
-      const probe = new RecoveryProbe({ url: probeUrl, scenario: f.scenario });
-      const record = await runFault(injector, {
-        phase: phase.name,
-        durationMs: f.duration_ms,
-        signal: stop.signal,
-        emit: (e) => {
-          emit(e);
-          if (e.kind === "fault.applied") probe.start(e.ts_ms);
-        },
-      });
-      if (probe.started) {
-        const measured = await probe.finish({
-          detectWithinMs,
-          recoverWithinMs,
-          until: phaseEndsAt,
-          signal: stop.signal,
-        });
-        faultRecoveries.push(measured);
-        emit({
-          ts_ms: Date.now(),
-          phase: phase.name,
-          kind: "fault.recovery",
-          scenario: f.scenario,
-          detail: {
-            ...measured,
-            detection_target_ms: detectWithinMs,
-            recovery_target_ms: recoverWithinMs,
-          },
-        });
-      }
-      if (record.outcome === "undone") {
-        const ms = await waitHealthy(runtime.healthUrl, recoveryRule?.within_ms ?? 30_000);
-        recoveries.push(ms);
-        emit({
-          ts_ms: Date.now(),
-          phase: phase.name,
-          kind: "sut.recovery",
-          scenario: f.scenario,
-          detail: { recovered_after_ms: ms },
-        });
-      }
-    }),
-  );
-  // No chaos resource outlives its phase: whatever an undo could not delete, the cycle's sweep does.
-  const sweepCycle = async (): Promise<void> => {
-    if (!runtime.cluster) return;
-    try {
-      for (const s of await runtime.cluster.sweep(cycleId))
-        event("fault.swept", { kind: s.kind, name: s.name, when: "phase end" });
-    } catch (error) {
-      event("fault.sweep_failed", { error: (error as Error).message });
-    }
-  };
+  // seed 001's automation targets; the same code as the workflow's run-faults step (phase-faults.ts).
+  const faults = runPhaseFaults({
+    cycleId,
+    phase,
+    runtime,
+    startedAtMs: startedAt.getTime(),
+    signal: stop.signal,
+    emit,
+  });
+  const faultsDone = faults.done;
 
   let status: "completed" | "aborted" = "completed";
   let failure: unknown;
@@ -262,17 +190,13 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
     await Promise.allSettled([loadDone, testsDone, faultsDone]);
   } finally {
     input.signal.removeEventListener("abort", onCycleAbort);
-    if (phase.faults.length > 0) await sweepCycle();
+    // No chaos resource outlives its phase: whatever an undo could not delete, the cycle's sweep does.
+    if (phase.faults.length > 0) await sweepPhaseFaults(runtime, cycleId, event);
   }
   if (stop.signal.aborted) status = "aborted";
 
   // The worst recovery of the phase's faults; null when one never recovered (or none was undone).
-  const recoveredAfterMs =
-    recoveries.length === 0
-      ? undefined
-      : recoveries.includes(null)
-        ? null
-        : Math.max(...(recoveries as number[]));
+  const recoveredAfterMs = worstRecovery(faults.recoveries);
   const sutDown = (await waitHealthy(runtime.healthUrl, 2000)) === null;
 
   await sampler.stop();
@@ -302,7 +226,7 @@ export async function runPhase(input: PhaseRunInput): Promise<PhaseSummary> {
       rssBytes: rss,
       sutDown,
       recoveredAfterMs,
-      faultRecoveries,
+      faultRecoveries: faults.faultRecoveries,
       targetRps: targets.length
         ? targets.reduce((n, s) => n + s.rps * s.duration_ms, 0) /
           targets.reduce((n, s) => n + s.duration_ms, 0)

@@ -7,12 +7,14 @@ import type { EnvStore } from "../storage/env-store.js";
 import { abortReason } from "./gate.js";
 import { loadSegments, loadTest, type RateBasis } from "./load-plan.js";
 import { summarizePhase } from "./observation.js";
+import { phaseFaultFigures, worstRecovery } from "./phase-faults.js";
 
 /**
  * The cycle as separate steps, for a workflow engine (the cluster target's Argo WorkflowTemplate):
- * `start-cycle`, then per phase `run-test` for each test and load segment (in parallel) and `gate`,
- * then `finish-cycle`. Each step reads and writes the environment's store, so a retried step finds
- * what a previous try committed (a test committed once is not run again).
+ * `start-cycle`, then per phase `run-test` for each test and load segment and, for a phase with
+ * faults, `run-faults` (all in parallel), then `gate`; then `finish-cycle`. Each step reads and
+ * writes the environment's store, so a retried step finds what a previous try committed (a test
+ * committed once is not run again, nor a fault schedule run to its end).
  */
 
 /** Every test a phase runs in step mode: its load segments (`<phase>/load…`) and its plan tests. */
@@ -47,8 +49,9 @@ function isLoad(r: Result, phase: string): boolean {
 }
 
 /**
- * The `gate` step: the phase's summary from what its steps committed (load and test Results, and
- * whatever samples a sampler stored), its gate evaluated, the summary committed.
+ * The `gate` step: the phase's summary from what its steps committed (load and test Results,
+ * whatever samples a sampler stored, and the recovery figures of the faults its `run-faults` step
+ * recorded as events), its gate evaluated, the summary committed.
  */
 export function gateStep(
   store: EnvStore,
@@ -67,6 +70,7 @@ export function gateStep(
     ? new Date(row.started_at)
     : new Date(times.length ? Math.min(...times) : Date.now());
   const endedAt = new Date(times.length ? Math.max(...times) : Date.now());
+  const faults = phaseFaultFigures(store.events(cycleId), phase.name);
   const target = loads.map((r) => r.parameters.rps).filter((x): x is number => typeof x === "number");
   const { summary } = summarizePhase(
     {
@@ -79,7 +83,8 @@ export function gateStep(
       cpuPct: store.seriesValues(cycleId, phase.name, attempt, CPU_SERIES),
       rssBytes: store.seriesValues(cycleId, phase.name, attempt, RSS_SERIES),
       sutDown,
-      recoveredAfterMs: undefined,
+      recoveredAfterMs: worstRecovery(faults.recoveries),
+      faultRecoveries: faults.faultRecoveries,
       targetRps: target.length ? target.reduce((a, b) => a + b, 0) / target.length : null,
     },
     environment,
