@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
-import { LOAD_JOB_RBAC_NAME, LOAD_JOB_RULES } from "../../tiers/infra/load-job.js";
+import {
+  LOAD_JOB_RBAC_NAME,
+  LOAD_JOB_RULES,
+  LOAD_WORKER_SERVICE_ACCOUNT,
+} from "../../tiers/infra/load-job.js";
 import type { Children } from "../shared/children.js";
 import type { ObjectMeta } from "./guardrails.js";
-
-/** The ServiceAccount the load worker pods run as: no token, no binding, no permission. */
-export const LOAD_WORKER_SERVICE_ACCOUNT = "load-worker";
 
 /**
  * What lets an environment's orchestrator run its loaded phases as Indexed Jobs

@@ -73,6 +73,8 @@ export interface KubeApiOptions {
   readonly validate?: boolean;
   /** Called after an object is stored (a test can start what a controller would, e.g. a Job's workers). */
   readonly onCreate?: (object: StoredObject, request: KubeRequest) => void;
+  /** Called after an object is deleted (a Job's pods are then terminated, as its garbage collector would). */
+  readonly onDelete?: (object: StoredObject, request: KubeRequest) => void;
   /**
    * Where `pods/<pod>/portforward` connects for a stored pod and port (the pod's "container"): a real
    * process on loopback. Unset, or undefined for a pod: the stream's error channel says the port
@@ -96,13 +98,26 @@ export interface KubeApiStandIn {
   put(
     group: string,
     resource: string,
-    object: { metadata: { name: string; namespace: string; labels?: Record<string, string> } } & Record<
-      string,
-      unknown
-    >,
+    object: {
+      metadata: {
+        name: string;
+        namespace: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+      };
+    } & Record<string, unknown>,
   ): void;
   /** Remove a stored object without a request (a pod the kubelet is done with). */
   remove(group: string, resource: string, namespace: string, name: string): void;
+  /**
+   * A pod's container log, as the kubelet keeps it: `appendLog` adds what the container wrote,
+   * `endLog` says it exited. `GET …/pods/<pod>/log` answers with it (400 until the first append,
+   * as for a container still starting), and with `follow=true` keeps the response open until then.
+   */
+  appendLog(namespace: string, pod: string, text: string): void;
+  endLog(namespace: string, pod: string): void;
+  /** Break every open log stream of a pod mid-way (the connection dropped), without ending its log. */
+  breakLogStreams(namespace: string, pod: string): void;
   /** Port-forward streams opened so far (`namespace/pod:port`). */
   readonly portForwards: readonly string[];
   /** Patch a stored object's status (what a controller would report). */
@@ -181,7 +196,8 @@ function parsePath(path: string): Parsed | null {
   return {
     group,
     version,
-    resource: rest[0]!,
+    // A subresource (`pods/<name>/log`) is its own resource for RBAC: `pods/log`.
+    resource: rest[2] !== undefined ? `${rest[0]}/${rest[2]}` : rest[0]!,
     namespace,
     name: rest[1] !== undefined ? decodeURIComponent(rest[1]) : null,
   };
@@ -294,6 +310,16 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
   const user = options.user ?? "system:serviceaccount:default:orchestrator";
   const keyOf = (p: Parsed, ns: string, name: string) => `${p.group}/${p.resource}/${ns}/${name}`;
   const scope = (p: Parsed) => `${p.group}/${p.resource}/`;
+  const podLogs = new Map<string, { text: string; ended: boolean; followers: Set<ServerResponse> }>();
+  const podLog = (ns: string, pod: string) => {
+    const key = `${ns}/${pod}`;
+    let l = podLogs.get(key);
+    if (!l) {
+      l = { text: "", ended: false, followers: new Set() };
+      podLogs.set(key, l);
+    }
+    return l;
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://stand-in");
@@ -355,6 +381,35 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
       return;
     }
     const ns = p.namespace ?? "";
+    if (p.resource === "pods/log" && verb === "get") {
+      if (!store.has(`/pods/${ns}/${p.name}`)) {
+        send(404, statusBody(404, "NotFound", `pods "${p.name}" not found`), record);
+        return;
+      }
+      const l = podLogs.get(`${ns}/${p.name}`);
+      if (!l) {
+        send(
+          400,
+          statusBody(
+            400,
+            "BadRequest",
+            `container "${query.container ?? ""}" in pod "${p.name}" is waiting to start: ContainerCreating`,
+          ),
+          record,
+        );
+        return;
+      }
+      requests.push({ ...record, status: 200 });
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(l.text);
+      if (l.ended || query.follow !== "true") {
+        res.end();
+        return;
+      }
+      l.followers.add(res);
+      res.on("close", () => l.followers.delete(res));
+      return;
+    }
     switch (verb) {
       case "create": {
         const obj = body as
@@ -505,6 +560,7 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
           return;
         }
         store.delete(key);
+        options.onDelete?.(found, { ...record, status: 200 });
         send(
           200,
           statusBody(200, "", "", {
@@ -634,6 +690,23 @@ export async function startKubeApi(options: KubeApiOptions): Promise<KubeApiStan
           ...object.metadata,
         },
       } as unknown as StoredObject);
+    },
+    appendLog: (namespace, pod, text) => {
+      const l = podLog(namespace, pod);
+      if (l.ended) return;
+      l.text += text;
+      for (const f of l.followers) f.write(text);
+    },
+    endLog: (namespace, pod) => {
+      const l = podLog(namespace, pod);
+      l.ended = true;
+      for (const f of l.followers) f.end();
+      l.followers.clear();
+    },
+    breakLogStreams: (namespace, pod) => {
+      const l = podLogs.get(`${namespace}/${pod}`);
+      for (const f of l?.followers ?? []) f.destroy();
+      l?.followers.clear();
     },
     remove: (group, resource, namespace, name) => {
       store.delete(`${group}/${resource}/${namespace}/${name}`);

@@ -180,9 +180,9 @@ describe("every problem of a file at once", () => {
     );
     expect(messageOf(() => loadOrchestratorConfig(file, {}, {}, false)).split("\n")).toStrictEqual([
       `${file}:3:9 listen: the port is out of range (got "127.0.0.1:99999", expected host:port with a port from 0 to 65535 (0: any free port))`,
-      `${file}:4:1 port: unknown key (got "port", expected one of environment, data_dir, listen, api_token, api_token_file, signing_key_file, plan_file, sut, iperf3_server, region_latency_ms, load_workers, environment_file, tls_cert_file, tls_key_file, insecure_http, faults, otlp_endpoint)`,
+      `${file}:4:1 port: unknown key (got "port", expected one of environment, data_dir, listen, api_token, api_token_file, signing_key_file, plan_file, sut, iperf3_server, region_latency_ms, load_workers, load_job_image, load_job_max_workers, load_worker_capacity_rps, load_job_start_s, load_worker_service_account, environment_file, tls_cert_file, tls_key_file, insecure_http, faults, otlp_endpoint)`,
       `${file}:5:28 sut.cpu_ms: too small (got -1, expected a value >= 0)`,
-      `${file}:6:1 extra: unknown key (got "extra", expected one of environment, data_dir, listen, api_token, api_token_file, signing_key_file, plan_file, sut, iperf3_server, region_latency_ms, load_workers, environment_file, tls_cert_file, tls_key_file, insecure_http, faults, otlp_endpoint)`,
+      `${file}:6:1 extra: unknown key (got "extra", expected one of environment, data_dir, listen, api_token, api_token_file, signing_key_file, plan_file, sut, iperf3_server, region_latency_ms, load_workers, load_job_image, load_job_max_workers, load_worker_capacity_rps, load_job_start_s, load_worker_service_account, environment_file, tls_cert_file, tls_key_file, insecure_http, faults, otlp_endpoint)`,
     ]);
   });
 });

@@ -5,9 +5,12 @@
  * program (whose offline graph asserts the Role the orchestrator needs for it).
  *
  * Each pod runs the orchestrator image with `args` only — never `command`, so the image's
- * entrypoint (tini as PID 1) stays — as `load-worker --index job`: its share is the Job's
- * completion index. The Job sets resources, runs non-root and is deleted by Kubernetes
- * `ttlSecondsAfterFinished` after it ends if the orchestrator could not delete it itself.
+ * entrypoint (tini as PID 1) stays — as `load-worker --index job --workers N` with the phase's
+ * whole rate and connections: its share is the one `splitLoad` gives its completion index, so the
+ * shares add up to the whole exactly although every pod has the same args. All pods start their
+ * load at `--start-at` (epoch ms), so their seconds line up. The Job sets resources, runs non-root
+ * and is deleted by Kubernetes `ttlSecondsAfterFinished` after it ends if the orchestrator could not
+ * delete it itself.
  */
 import { cpuQuantity, memoryQuantity } from "./sizing.js";
 import type { ContainerResources } from "./workload-sizing.js";
@@ -25,6 +28,21 @@ export const LOAD_JOB_TTL_S = 300;
 
 /** The uid the environment's workloads run as (components/environment/pod-security.ts). */
 export const LOAD_WORKER_UID = 10001;
+
+/**
+ * Requests per second one worker pod is planned to carry: a phase's Job has `ceil(rps / this)`
+ * pods. A planning figure, not a measurement: the `load-workers` benchmark measures what one
+ * worker core generates (README "How load scales on the cluster"), and against a real SUT what
+ * each connection gets back decides more; the orchestrator's `load_worker_capacity_rps`
+ * (TIERS_LOAD_WORKER_CAPACITY_RPS) sets it per environment.
+ */
+export const LOAD_WORKER_CAPACITY_RPS = 5000;
+
+/** The ServiceAccount the load worker pods run as: no token, no binding, no permission. */
+export const LOAD_WORKER_SERVICE_ACCOUNT = "load-worker";
+
+/** The label every load Job and its pods carry, valued with the Job's name (sweeps select on it). */
+export const LOAD_JOB_LABEL = "test-tiers/load-job";
 
 /** The ServiceAccount, Role and RoleBinding name that lets an environment's orchestrator run load Jobs. */
 export const LOAD_JOB_RBAC_NAME = "orchestrator-load-jobs";
@@ -71,12 +89,16 @@ export interface LoadJobInput {
   readonly image: string;
   readonly parallelism: number;
   readonly serviceAccountName?: string;
-  /** `load-worker` flags for every pod (the share's rps and connections per pod). */
+  /** `load-worker` flags for every pod: the phase's whole rate and connections, split by index. */
   readonly url: string;
-  readonly rpsPerWorker: number;
-  readonly connectionsPerWorker: number;
+  readonly method?: string;
+  readonly rps: number;
+  readonly connections: number;
   readonly durationS: number;
   readonly timeoutS?: number;
+  /** When every pod starts its load (epoch ms): `startAllowanceS` after the Job is created. */
+  readonly startAtMs: number;
+  readonly startAllowanceS: number;
   readonly labels?: Readonly<Record<string, string>>;
 }
 
@@ -84,7 +106,7 @@ export interface LoadJobInput {
 export function renderLoadJob(input: LoadJobInput) {
   const labels = {
     "app.kubernetes.io/name": "load-worker",
-    "test-tiers/load-job": input.name,
+    [LOAD_JOB_LABEL]: input.name,
     ...input.labels,
   };
   const r = LOAD_WORKER_RESOURCES;
@@ -99,7 +121,8 @@ export function renderLoadJob(input: LoadJobInput) {
       // A failed worker is reported, not retried: a retry would load the SUT twice for that share.
       backoffLimit: 0,
       ttlSecondsAfterFinished: LOAD_JOB_TTL_S,
-      activeDeadlineSeconds: Math.ceil(input.durationS) + 300,
+      // Started late or not at all, a pod is ended by this deadline, whatever became of the orchestrator.
+      activeDeadlineSeconds: Math.ceil(input.durationS + input.startAllowanceS) + 300,
       template: {
         metadata: { labels },
         spec: {
@@ -120,16 +143,22 @@ export function renderLoadJob(input: LoadJobInput) {
                 "load-worker",
                 "--url",
                 input.url,
+                "--method",
+                input.method ?? "GET",
                 "--rps",
-                String(input.rpsPerWorker),
+                String(input.rps),
                 "--connections",
-                String(input.connectionsPerWorker),
+                String(input.connections),
                 "--duration",
                 String(input.durationS),
                 "--timeout",
                 String(input.timeoutS ?? 10),
                 "--index",
                 "job",
+                "--workers",
+                String(input.parallelism),
+                "--start-at",
+                String(Math.round(input.startAtMs)),
               ],
               resources: {
                 requests: {

@@ -5,6 +5,7 @@ import { ConfigError, type ConfigIssue } from "../../tiers/config/issues.js";
 import { MAX_SECRET_BYTES, readTextFile } from "../../tiers/config/read-file.js";
 import { validateSource } from "../../tiers/config/validate.js";
 import { readYamlFile, syntheticSource } from "../../tiers/config/yaml-source.js";
+import { LOAD_WORKER_CAPACITY_RPS, LOAD_WORKER_SERVICE_ACCOUNT } from "../../tiers/infra/load-job.js";
 import { loadEnvironmentFile, type BundleStoreConfig } from "./environment-file.js";
 import { readServerTls, type ServerTls } from "./tls-files.js";
 
@@ -46,6 +47,11 @@ function hostPort(min: 0 | 1) {
   });
 }
 
+/** A number, also as the decimal text an environment variable holds. */
+function numberOrText(n: z.ZodNumber) {
+  return z.preprocess((v) => (typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), n);
+}
+
 export const OrchestratorConfig = z.strictObject({
   /** The plan environment this orchestrator is (its id in the plan). */
   environment: z.string().min(1),
@@ -67,6 +73,21 @@ export const OrchestratorConfig = z.strictObject({
    * per pod); a worker costs a process start (1–4 s here) per load stretch.
    */
   load_workers: z.number().int().min(0).max(64).default(0),
+  /**
+   * The cluster target: run each stretch of HTTP load as a Kubernetes Indexed Job of this image's
+   * `load-worker` (the orchestrator's own image) in the orchestrator's namespace, instead of in
+   * local processes (load/job-workers.ts). Needs the Kubernetes API (a pod's service account, or
+   * TIERS_KUBECONFIG) and an external SUT.
+   */
+  load_job_image: z.string().min(1).optional(),
+  /** At most this many worker pods per Job: what the namespace's quota leaves for them. */
+  load_job_max_workers: numberOrText(z.number().int().min(1).max(1000)).default(4),
+  /** Planned requests per second per worker pod: a Job has ceil(rps / this) pods. */
+  load_worker_capacity_rps: numberOrText(z.number().min(1).max(10_000_000)).default(LOAD_WORKER_CAPACITY_RPS),
+  /** Seconds from creating a load Job to its pods' common start (scheduling, image pull). */
+  load_job_start_s: numberOrText(z.number().min(0).max(3600)).default(30),
+  /** The ServiceAccount the worker pods run as (it may do nothing). */
+  load_worker_service_account: z.string().min(1).default(LOAD_WORKER_SERVICE_ACCOUNT),
   /** The stack's `environment.json` (where bundles go); without one they stay in `<data_dir>/bundles`. */
   environment_file: z.string().optional(),
   /** PEM certificate chain (server first) the API serves HTTPS with (TLS 1.3); with `tls_key_file`. */
@@ -123,6 +144,11 @@ const ENV_KEYS: Readonly<Record<string, keyof OrchestratorConfig>> = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "otlp_endpoint",
   TIERS_OTLP_ENDPOINT: "otlp_endpoint",
   TIERS_FAULTS: "faults",
+  TIERS_LOAD_JOB_IMAGE: "load_job_image",
+  TIERS_LOAD_JOB_MAX_WORKERS: "load_job_max_workers",
+  TIERS_LOAD_WORKER_CAPACITY_RPS: "load_worker_capacity_rps",
+  TIERS_LOAD_JOB_START_S: "load_job_start_s",
+  TIERS_LOAD_WORKER_SERVICE_ACCOUNT: "load_worker_service_account",
 };
 
 /** The command-line flag of each key the commands set (`serve --listen` …), for messages. */

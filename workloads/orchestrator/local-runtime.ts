@@ -9,6 +9,10 @@ import { prepareFakeClock } from "./faults/clock-skew.js";
 import { loadKubeContext } from "./kube/context.js";
 import { FaultProxy } from "./faults/network-proxy.js";
 import { localWorkersEngine, type WorkerLoopSink } from "./load/local-workers.js";
+import { jobWorkersEngine, sweepLoadJobs } from "./load/job-workers.js";
+import type { LoadEngine } from "./load/engine.js";
+import type { KubeContext } from "./kube/context.js";
+import { describeKubeError } from "./kube/context.js";
 
 export interface StartedRuntime {
   readonly runtime: EnvironmentRuntime;
@@ -16,6 +20,8 @@ export interface StartedRuntime {
   stop(): Promise<void>;
   /** Chaos resources a previous run of the orchestrator left behind, deleted at start. */
   readonly sweptAtStart?: readonly SweptChaos[];
+  /** Load Jobs a previous run left behind, deleted at start (their names). */
+  readonly sweptLoadJobs?: readonly string[];
 }
 
 function parseHostPort(text: string): { host: string; port: number } {
@@ -42,21 +48,56 @@ export async function startRuntime(
   // Load in worker processes (`tiers local`'s default, one), or in this process with load_workers:
   // 0 (a bare orchestrator's default). Either way /metrics has the load generator's event-loop lag:
   // the workers' through `workerLoops`, this process's own from prom-client's collectors.
-  const load =
+  let load: { load?: LoadEngine } =
     config.load_workers > 0
       ? {
           load: localWorkersEngine(config.load_workers, workerLoops ? { eventLoop: workerLoops } : {}),
         }
       : {};
+  if (config.load_job_image !== undefined && config.sut.mode !== "external")
+    throw new TiersError(
+      ExitCode.InvalidConfig,
+      "load_job_image (TIERS_LOAD_JOB_IMAGE): load Jobs need an external SUT (TIERS_SUT_URL) their pods can reach; a local SUT listens on this machine's loopback",
+    );
   if (config.sut.mode === "external") {
     const url = config.sut.url;
-    if (config.faults === "chaos-mesh") {
+    const needKube = (what: string): KubeContext => {
       const kube = loadKubeContext();
       if (!kube)
         throw new TiersError(
           ExitCode.InvalidConfig,
-          "faults: chaos-mesh (TIERS_FAULTS) needs the Kubernetes API: run in a pod with its service account token, or set TIERS_KUBECONFIG",
+          `${what} needs the Kubernetes API: run in a pod with its service account token, or set TIERS_KUBECONFIG`,
         );
+      return kube;
+    };
+    let sweptLoadJobs: string[] | undefined;
+    if (config.load_job_image !== undefined) {
+      const kube = needKube("load_job_image (TIERS_LOAD_JOB_IMAGE)");
+      // A restarted orchestrator's first act: no load Job of a run it no longer follows goes on.
+      try {
+        sweptLoadJobs = await sweepLoadJobs(kube);
+      } catch (error) {
+        throw new TiersError(
+          ExitCode.Infrastructure,
+          `load Jobs: the leftover Jobs in ${kube.namespace} cannot be swept (${describeKubeError(error).line})`,
+        );
+      }
+      load = {
+        load: jobWorkersEngine({
+          kube,
+          image: config.load_job_image,
+          maxWorkers: config.load_job_max_workers,
+          workerCapacityRps: config.load_worker_capacity_rps,
+          startAllowanceS: config.load_job_start_s,
+          serviceAccountName: config.load_worker_service_account,
+          labels: { "test-tiers/environment": config.environment },
+          onEvent: onSutEvent,
+        }),
+      };
+    }
+    const swept = sweptLoadJobs !== undefined ? { sweptLoadJobs } : {};
+    if (config.faults === "chaos-mesh") {
+      const kube = needKube("faults: chaos-mesh (TIERS_FAULTS)");
       const cluster = chaosMeshFaults(kube);
       // A restarted orchestrator's first act: no chaos resource of a cycle it no longer runs stays.
       const sweptAtStart = await cluster.sweep();
@@ -70,10 +111,12 @@ export async function startRuntime(
           sampleRoots: () => [],
           sutMetricsUrl: new URL("/metrics", url).toString(),
           cores,
+          ...load,
           cluster,
         },
         stop: () => Promise.resolve(),
         sweptAtStart,
+        ...swept,
       };
     }
     return {
@@ -91,6 +134,7 @@ export async function startRuntime(
           "the SUT is external: on the cluster target Chaos Mesh injects the chaos phase's faults",
       },
       stop: () => Promise.resolve(),
+      ...swept,
     };
   }
   const sut: Extract<OrchestratorConfig["sut"], { mode: "local" }> = config.sut;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { ConfigError, type ConfigIssue } from "../../../tiers/config/issues.js";
+import { splitLoad } from "../load/merge.js";
 import { runLoadWorker } from "../load/worker.js";
 
 type Run = (body: () => Promise<number | void>) => Promise<void>;
@@ -14,6 +15,8 @@ interface WorkerFlags {
   index: string;
   waitForStart?: boolean;
   rawLatencies?: string;
+  workers?: string;
+  startAt?: string;
 }
 
 const METHODS = ["GET", "POST", "PUT"] as const;
@@ -49,15 +52,39 @@ function workerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv) {
       expected: METHODS.join(", "),
     });
   const indexText = flags.index === "job" ? (env.JOB_COMPLETION_INDEX ?? "") : flags.index;
+  const index = num(flags.index === "job" ? "JOB_COMPLETION_INDEX" : "--index", indexText, 0, true);
+  let connections = num("--connections", flags.connections, 1, true);
+  let rps = num("--rps", flags.rps, 0, false);
+  const startAtMs = flags.startAt !== undefined ? num("--start-at", flags.startAt, 0, true) : undefined;
+  if (flags.workers !== undefined) {
+    // --rps and --connections are the whole run's; this worker takes its index's share of them.
+    const workers = num("--workers", flags.workers, 1, true);
+    if (issues.length === 0) {
+      const shares = splitLoad({ rps, connections }, workers);
+      const share = shares[index];
+      if (share) {
+        connections = share.connections;
+        rps = share.rps;
+      } else
+        issues.push({
+          file: "command line",
+          path: flags.index === "job" ? "JOB_COMPLETION_INDEX" : "--index",
+          message: "no share for this index",
+          got: String(index),
+          expected: `an index below ${shares.length} (the shares of ${rps} rps over ${connections} connections for --workers ${workers})`,
+        });
+    }
+  }
   const options = {
     url: flags.url,
     method: flags.method as (typeof METHODS)[number],
-    connections: num("--connections", flags.connections, 1, true),
-    rps: num("--rps", flags.rps, 0, false),
+    connections,
+    rps,
     durationS: num("--duration", flags.duration, 0.1, false),
     timeoutS: num("--timeout", flags.timeout, 0.1, false),
-    index: num(flags.index === "job" ? "JOB_COMPLETION_INDEX" : "--index", indexText, 0, true),
+    index,
     waitForStart: flags.waitForStart ?? false,
+    ...(startAtMs !== undefined ? { startAtMs } : {}),
     ...(flags.rawLatencies !== undefined ? { rawLatenciesFile: flags.rawLatencies } : {}),
   };
   if (issues.length > 0) throw new ConfigError(issues, "invalid load-worker flags");
@@ -79,6 +106,11 @@ export function registerLoadWorker(program: Command, run: Run): void {
     .option("--timeout <s>", "per request", "10")
     .option("--index <i>", "this worker's index, or \"job\" for the Job's completion index", "0")
     .option("--wait-for-start", "print ready, then wait for SIGUSR2 before loading")
+    .option(
+      "--workers <n>",
+      "--rps and --connections are the whole run's, split over n workers: this one runs its index's share",
+    )
+    .option("--start-at <epoch-ms>", "print ready, then start the load at this instant (a load Job's pods)")
     .option("--raw-latencies <file>", "test mode: also write every latency (ms) to this file")
     .action((flags: WorkerFlags) =>
       run(async () => {

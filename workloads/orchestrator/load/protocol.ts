@@ -65,6 +65,8 @@ export const WorkerReport = z.strictObject({
   duration_s: z.number().nonnegative().max(1e7),
   stopped_early: z.boolean(),
   histogram: SerializedHistogramSchema,
+  /** How long after the common start (`--start-at`) this worker began: it ran that much less. */
+  late_ms: count.optional(),
 });
 export type WorkerReport = z.infer<typeof WorkerReport>;
 

@@ -22,6 +22,26 @@ export interface WorkerOptions extends Omit<HttpLoadOptions, "onLatency"> {
   readonly waitForStart?: boolean;
   /** Test mode: every latency (ms), one a line, into this file. */
   readonly rawLatenciesFile?: string;
+  /**
+   * Start the load at this instant (epoch ms; a load Job's pods, which no one can signal). Up
+   * earlier, the worker says `ready` and waits; up later, it runs only what is left of the
+   * duration, numbers its seconds from where the others are, and reports how late it was.
+   */
+  readonly startAtMs?: number;
+}
+
+/** Waits until `at` (epoch ms) or until `stop` is called; true when stopped. */
+async function waitUntil(at: number, onStop: (stop: () => void) => void): Promise<boolean> {
+  let stopped = false;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, at - Date.now()));
+    onStop(() => {
+      stopped = true;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return stopped;
 }
 
 /**
@@ -57,8 +77,38 @@ export async function runLoadWorker(
   const loop = monitorEventLoopDelay({ resolution: 10 });
   const report = (r: Omit<Extract<WorkerLine, { kind: "report" }>, "kind" | "index" | "generator">): void =>
     write({ kind: "report", index, generator: { name: "autocannon", version: AUTOCANNON_VERSION }, ...r });
+  const emptyReport = (): void =>
+    report({
+      requests: 0,
+      errors: 0,
+      timeouts: 0,
+      non_2xx: 0,
+      bytes: 0,
+      duration_s: 0,
+      stopped_early: true,
+      histogram: new LatencyHistogram().toJSON(),
+    });
+  let durationS = options.durationS;
+  let secondOffset = 0;
+  let lateMs = 0;
   try {
-    if (options.waitForStart) {
+    if (options.startAtMs !== undefined) {
+      write({ kind: "ready", index, pid: process.pid });
+      if (stopRequested || (await waitUntil(options.startAtMs, (s) => (stop = s)))) {
+        emptyReport();
+        return 0;
+      }
+      stop = undefined;
+      lateMs = Math.max(0, Date.now() - options.startAtMs);
+      if (lateMs >= 1000) {
+        secondOffset = Math.floor(lateMs / 1000);
+        durationS = options.durationS - lateMs / 1000;
+        if (durationS < 0.1) {
+          emptyReport();
+          return 0;
+        }
+      }
+    } else if (options.waitForStart) {
       const started = once(process, "SIGUSR2");
       write({ kind: "ready", index, pid: process.pid });
       // A signal listener does not keep the process alive: this timer does, until the start.
@@ -66,17 +116,7 @@ export async function runLoadWorker(
       await Promise.race([started, new Promise<void>((r) => (stop = r))]).finally(() => clearInterval(alive));
       stop = undefined;
       if (stopRequested) {
-        const empty = new LatencyHistogram().toJSON();
-        report({
-          requests: 0,
-          errors: 0,
-          timeouts: 0,
-          non_2xx: 0,
-          bytes: 0,
-          duration_s: 0,
-          stopped_early: true,
-          histogram: empty,
-        });
+        emptyReport();
         return 0;
       }
     } else {
@@ -86,7 +126,7 @@ export async function runLoadWorker(
     const run = startHttpLoad({
       url: options.url,
       connections: options.connections,
-      durationS: options.durationS,
+      durationS,
       ...(options.method ? { method: options.method } : {}),
       ...(options.rps !== undefined ? { rps: options.rps } : {}),
       ...(options.timeoutS !== undefined ? { timeoutS: options.timeoutS } : {}),
@@ -100,7 +140,7 @@ export async function runLoadWorker(
       write({
         kind: "second",
         index,
-        second: s.second,
+        second: s.second + secondOffset,
         ts_ms: s.ts_ms,
         interval_ms: s.interval_ms,
         responses: s.responses,
@@ -121,6 +161,7 @@ export async function runLoadWorker(
       duration_s: done.totals.duration_s,
       stopped_early: done.stopped_early,
       histogram: done.histogram,
+      ...(lateMs >= 1000 ? { late_ms: Math.round(lateMs) } : {}),
     });
     return 0;
   } finally {
