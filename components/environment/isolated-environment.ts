@@ -11,6 +11,7 @@ import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
 import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
 import { CHAOS_INJECT_ANNOTATION } from "../../tiers/infra/chaos-mesh.js";
+import { LOAD_WORKER_CAPACITY_RPS, LOAD_WORKER_SERVICE_ACCOUNT } from "../../tiers/infra/load-job.js";
 import { createChaosAccess } from "./chaos-access.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
@@ -21,7 +22,7 @@ import {
   createSutAutoscaler,
   createWorkflowController,
   createWorkflowTemplate,
-  sutMaxReplicas,
+  environmentCapacity,
 } from "./workflow.js";
 import {
   deployIperf3,
@@ -228,8 +229,9 @@ export function createIsolatedEnvironment(
     maxContainer: args.maxContainer,
     monitoringNamespace: args.monitoringNamespace ?? "monitoring",
     ...(args.bundles ? { bundleUploadExcept: args.bundles.exceptCidrs } : {}),
-    // The API server: on EKS inside the VPC; an existing cluster's address is not known here.
-    ...(args.chaos ? { kubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"] } : {}),
+    // The API server (load Jobs, and the chaos injectors): on EKS inside the VPC; an existing
+    // cluster's address is not known here.
+    kubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"],
     // Every environment runs its own Argo controller and workflows (below).
     argoKubeApiCidrs: args.bundles ? args.bundles.exceptCidrs : ["0.0.0.0/0"],
   });
@@ -290,6 +292,8 @@ export function createIsolatedEnvironment(
   );
 
   const w = { c, namespace, labels, images: args.images, sizes: args.sizes };
+  // The quota beyond the fixed workloads: half for load Job pods, the rest for the SUT's HPA.
+  const capacity = environmentCapacity(args.quota, args.sizes, args.sut.replicas);
   const sut = deploySut(w, args.sut);
   const iperf3 = deployIperf3(w);
   const certificate = createOrchestratorCertificate(c, meta, {
@@ -304,8 +308,8 @@ export function createIsolatedEnvironment(
     dataClaim: data.metadata.name,
     tokenSecret: credentials.tokenSecret.metadata.name,
     signingSecret: credentials.signingSecret.metadata.name,
-    // The chaos injectors call the API server as this service account (its Role above).
-    kubeApi: args.chaos === true,
+    // The load Jobs and the chaos injectors call the API server as this service account (the Roles above).
+    kubeApi: true,
     env: [
       { name: "TIERS_ENVIRONMENT", value: args.id },
       { name: "TIERS_TIER", value: args.tier },
@@ -324,6 +328,17 @@ export function createIsolatedEnvironment(
         value: iperf3.service.metadata.name.apply((n) => `${n}:${IPERF3_PORT}`),
       },
       ...(args.bundles ? [{ name: "AWS_REGION", value: args.bundles.region }] : []),
+      // Every stretch of load an Indexed Job of this image's load-worker (the Role above), with at
+      // most the pods the quota keeps for them, each planned for LOAD_WORKER_CAPACITY_RPS; when no
+      // worker pod fits the quota, the orchestrator generates the load in its own pod.
+      ...(capacity.loadWorkers > 0
+        ? [
+            { name: "TIERS_LOAD_JOB_IMAGE", value: args.images.orchestrator },
+            { name: "TIERS_LOAD_JOB_MAX_WORKERS", value: String(capacity.loadWorkers) },
+            { name: "TIERS_LOAD_WORKER_CAPACITY_RPS", value: String(LOAD_WORKER_CAPACITY_RPS) },
+            { name: "TIERS_LOAD_WORKER_SERVICE_ACCOUNT", value: LOAD_WORKER_SERVICE_ACCOUNT },
+          ]
+        : []),
       // The chaos phase's faults: Chaos Mesh resources in this namespace (the Role above).
       ...(args.chaos ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : []),
     ],
@@ -331,7 +346,7 @@ export function createIsolatedEnvironment(
   // Autoscaling: the SUT between its replicas and what the quota holds, on seed 001's figures.
   createSutAutoscaler(c, meta("sut", "sut"), sut.deployment, {
     min: args.sut.replicas,
-    max: sutMaxReplicas(args.quota, args.sizes, args.sut.replicas),
+    max: capacity.sutMax,
   });
   // Workflows: the environment's own Argo controller and the plan as its WorkflowTemplate, after
   // the CRDs (args.dependsOn holds the platform's CRD release).

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "../../tiers/catalog.js";
+import { LOAD_WORKER_RESOURCES, maxLoadWorkers } from "../../tiers/infra/load-job.js";
 import type { Resources } from "../../tiers/infra/sizing.js";
 import type { WorkloadSizes } from "../../tiers/infra/workload-sizing.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
@@ -95,17 +96,45 @@ export function createWorkflowTemplate(
   );
 }
 
-/** How many SUT replicas fit the quota beside the orchestrator and iperf3 server (the HPA's maximum). */
-export function sutMaxReplicas(quota: Resources, sizes: WorkloadSizes, minReplicas: number): number {
+/**
+ * How the environment's quota is shared once the orchestrator, the iperf3 server and the SUT at its
+ * minimum replicas have theirs: half of what is left is the load Jobs' (`loadWorkers` pods of
+ * LOAD_WORKER_RESOURCES; all of it when half holds no worker), the rest the SUT's HPA may grow into
+ * (`sutMax`, at least its minimum). Limits, not requests, so that everything at its maximum at
+ * once still fits. `loadWorkers` 0: no worker pod fits, the orchestrator generates the load itself.
+ */
+export function environmentCapacity(
+  quota: Resources,
+  sizes: WorkloadSizes,
+  minReplicas: number,
+): { readonly sutMax: number; readonly loadWorkers: number } {
   const left = {
-    cpu: quota.cpu_millis - sizes.orchestrator.limits.cpu_millis - sizes.iperf3.limits.cpu_millis,
-    memory: quota.memory_bytes - sizes.orchestrator.limits.memory_bytes - sizes.iperf3.limits.memory_bytes,
+    cpu: Math.max(
+      0,
+      quota.cpu_millis -
+        sizes.orchestrator.limits.cpu_millis -
+        sizes.iperf3.limits.cpu_millis -
+        minReplicas * sizes.sut.limits.cpu_millis,
+    ),
+    memory: Math.max(
+      0,
+      quota.memory_bytes -
+        sizes.orchestrator.limits.memory_bytes -
+        sizes.iperf3.limits.memory_bytes -
+        minReplicas * sizes.sut.limits.memory_bytes,
+    ),
   };
-  const fit = Math.min(
-    Math.floor(left.cpu / sizes.sut.limits.cpu_millis),
-    Math.floor(left.memory / sizes.sut.limits.memory_bytes),
+  const loadWorkers = maxLoadWorkers(left.cpu / 2, left.memory / 2) || maxLoadWorkers(left.cpu, left.memory);
+  const w = LOAD_WORKER_RESOURCES.limits;
+  const rest = {
+    cpu: Math.max(0, left.cpu - loadWorkers * w.cpu_millis),
+    memory: Math.max(0, left.memory - loadWorkers * w.memory_bytes),
+  };
+  const more = Math.min(
+    Math.floor(rest.cpu / sizes.sut.limits.cpu_millis),
+    Math.floor(rest.memory / sizes.sut.limits.memory_bytes),
   );
-  return Math.max(minReplicas, fit);
+  return { sutMax: minReplicas + more, loadWorkers };
 }
 
 /**

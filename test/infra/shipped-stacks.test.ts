@@ -19,6 +19,7 @@ import {
 import { MOCK_SECRET_PREFIX } from "../../runners/infra/mock-state.js";
 import { loadCatalog } from "../../tiers/catalog.js";
 import { INSTANCE_TYPES } from "../../tiers/infra/instance-types.js";
+import { LOAD_WORKER_CAPACITY_RPS, LOAD_WORKER_RESOURCES } from "../../tiers/infra/load-job.js";
 import { imagePinProblem } from "../../tiers/infra/image-ref.js";
 import { parseBytes } from "../../tiers/units.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
@@ -706,9 +707,38 @@ describe.each(["chaos", "ultimate", "local"])("stack %s: workflows and autoscali
               pget(d.inputs, ["metadata", "name"]) === n,
           )!,
       );
-      expect(fixed.reduce((t, d) => t + limit(d), 0) + spec.maxReplicas * limit(sut)).toBeLessThanOrEqual(
-        cpu(pget(quota.inputs, ["spec", "hard", "limits.cpu"]) as string),
+      // The orchestrator's load Jobs: its own image, at most TIERS_LOAD_JOB_MAX_WORKERS pods of
+      // LOAD_WORKER_RESOURCES, through the API its token reaches — or none when no worker pod fits.
+      const orchestrator = fixed[0]!;
+      const container = pget(orchestrator.inputs, ["spec", "template", "spec", "containers", 0]) as {
+        image: string;
+        env: { name: string; value?: string }[];
+      };
+      const envOf = (n: string) => container.env.find((x) => x.name === n)?.value;
+      const hardCpu = cpu(pget(quota.inputs, ["spec", "hard", "limits.cpu"]) as string);
+      const fixedCpu = fixed.reduce((t, d) => t + limit(d), 0);
+      const spare = hardCpu - fixedCpu - spec.minReplicas * limit(sut);
+      const worker = LOAD_WORKER_RESOURCES.limits.cpu_millis;
+      const workers = Number(envOf("TIERS_LOAD_JOB_MAX_WORKERS") ?? 0);
+      if (spare >= worker) {
+        expect(envOf("TIERS_LOAD_JOB_IMAGE")).toBe(container.image);
+        expect(envOf("TIERS_LOAD_WORKER_CAPACITY_RPS")).toBe(String(LOAD_WORKER_CAPACITY_RPS));
+        expect(envOf("TIERS_LOAD_WORKER_SERVICE_ACCOUNT")).toBe("load-worker");
+        expect(workers).toBeGreaterThanOrEqual(1);
+        // Half of the spare CPU (all of it when half holds no worker), unless memory holds fewer.
+        expect(workers).toBeLessThanOrEqual(Math.floor(spare / 2 / worker) || Math.floor(spare / worker));
+      } else {
+        expect(envOf("TIERS_LOAD_JOB_IMAGE"), `${e.namespace}: no worker pod fits`).toBeUndefined();
+        expect(workers).toBe(0);
+      }
+      expect(pget(orchestrator.inputs, ["spec", "template", "spec", "automountServiceAccountToken"])).toBe(
+        true,
       );
+      // Everything at its maximum at once — the SUT's HPA's and the load Job's — fits the quota.
+      expect(
+        fixedCpu + spec.maxReplicas * limit(sut) + workers * worker,
+        `${e.namespace}: fixed ${fixedCpu}, SUT ${limit(sut)} × ${spec.minReplicas}…${spec.maxReplicas}, ${workers} workers`,
+      ).toBeLessThanOrEqual(hardCpu);
     }
   });
 
