@@ -12,7 +12,11 @@
 import { execa } from "execa";
 import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { LOAD_WORKER_RESOURCES } from "../../tiers/infra/load-job.js";
+import {
+  LOAD_WORKER_CAPACITY_RPS,
+  LOAD_WORKER_RESOURCES,
+  loadJobParallelism,
+} from "../../tiers/infra/load-job.js";
 import { instanceTypeByName } from "../../tiers/infra/instance-types.js";
 import { SutSupervisor } from "../../workloads/sut/supervisor.js";
 
@@ -128,8 +132,11 @@ try {
     ["ultimate tier", 100_000],
   ] as const) {
     const pods = Math.ceil(rps / perPod);
+    // What the orchestrator plans with (TIERS_LOAD_WORKER_CAPACITY_RPS's default), beside it.
+    const planned = loadJobParallelism(rps, LOAD_WORKER_CAPACITY_RPS, Number.MAX_SAFE_INTEGER).parallelism;
     process.stdout.write(
-      `${what} (${rps} rps): ${pods} worker pods, ${Math.ceil(pods / podsPerNode)} nodes of ${node?.name ?? "16 vCPU"}\n`,
+      `${what} (${rps} rps): ${pods} worker pods by the measured capacity, ${Math.ceil(pods / podsPerNode)} nodes of ${node?.name ?? "16 vCPU"}; ` +
+        `${planned} pods (${Math.ceil(planned / podsPerNode)} nodes) as planned at ${LOAD_WORKER_CAPACITY_RPS} rps a pod\n`,
     );
   }
 } finally {
