@@ -5,7 +5,7 @@
  * program (whose offline graph asserts the Role the orchestrator needs for it).
  *
  * Each pod runs the orchestrator image with `args` only — never `command`, so the image's
- * entrypoint (tini as PID 1) stays — as `load-worker --index job --workers N` with the phase's
+ * entrypoint (tini as PID 1) stays — as `orchestrator load-worker --index job --workers N` with the phase's
  * whole rate and connections: its share is the one `splitLoad` gives its completion index, so the
  * shares add up to the whole exactly although every pod has the same args. All pods start their
  * load at `--start-at` (epoch ms), so their seconds line up. The Job sets resources, runs non-root
@@ -139,7 +139,9 @@ export function renderLoadJob(input: LoadJobInput) {
             {
               name: "load-worker",
               image: input.image,
+              // The image's ENTRYPOINT is `tini --` and its CMD `orchestrator serve`: args replace the CMD.
               args: [
+                "orchestrator",
                 "load-worker",
                 "--url",
                 input.url,

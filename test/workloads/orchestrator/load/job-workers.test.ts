@@ -141,7 +141,12 @@ describe("load as an Indexed Job", () => {
     });
     const args = (spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
       .containers[0]!.args;
-    expect(args.slice(0, 1)).toStrictEqual(["load-worker"]);
+    // No command: the image's tini stays PID 1 and runs its `orchestrator load-worker`.
+    expect(
+      (spec as { template: { spec: { containers: { command?: unknown }[] } } }).template.spec.containers[0]!
+        .command,
+    ).toBeUndefined();
+    expect(args.slice(0, 2)).toStrictEqual(["orchestrator", "load-worker"]);
     expect(args).toEqual(expect.arrayContaining(["--index", "job", "--workers", "3", "--rps", "300"]));
 
     // Three pods ran, each its index's share; their figures add up to the run's.
