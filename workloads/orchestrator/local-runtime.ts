@@ -92,6 +92,7 @@ export async function startRuntime(
           serviceAccountName: config.load_worker_service_account,
           labels: { "test-tiers/environment": config.environment },
           onEvent: onSutEvent,
+          ...(workerLoops ? { eventLoop: workerLoops } : {}),
         }),
       };
     }

@@ -116,13 +116,13 @@ export const ORCHESTRATOR_METRICS = {
     name: "tiers_load_worker_eventloop_lag_p99_seconds",
     type: "gauge",
     labels: ["environment", "worker"],
-    help: "p99 event-loop delay of each running load worker process (worker: its pid) over its latest second.",
+    help: "p99 event-loop delay of each running load worker (worker: its pid, or its pod in a load Job) over its latest second.",
   },
   workerLoopMax: {
     name: "tiers_load_worker_eventloop_lag_max_seconds",
     type: "gauge",
     labels: ["environment", "worker"],
-    help: "Longest event-loop delay of each running load worker process (worker: its pid) in its latest second.",
+    help: "Longest event-loop delay of each running load worker (worker: its pid, or its pod in a load Job) in its latest second.",
   },
   testDuration: {
     name: "tiers_test_duration_seconds",

@@ -34,8 +34,8 @@ export class OrchestratorMetrics implements WorkerLoopSink {
   private readonly faults: Counter;
   private readonly tests: Histogram;
   private readonly results: Counter;
-  /** The latest second's event-loop delay of each running load worker, by pid. */
-  private readonly workerLoops = new Map<number, EventLoopDelay>();
+  /** The latest second's event-loop delay of each running load worker, by pid (or pod name). */
+  private readonly workerLoops = new Map<number | string, EventLoopDelay>();
 
   constructor(
     readonly environment: string,
@@ -147,12 +147,12 @@ export class OrchestratorMetrics implements WorkerLoopSink {
   }
 
   /** A load worker's event-loop delay over its latest second (`WorkerLoopSink`). */
-  second(pid: number, delay: EventLoopDelay): void {
+  second(pid: number | string, delay: EventLoopDelay): void {
     this.workerLoops.set(pid, delay);
   }
 
   /** A load worker exited: its series go. */
-  ended(pid: number): void {
+  ended(pid: number | string): void {
     this.workerLoops.delete(pid);
   }
 

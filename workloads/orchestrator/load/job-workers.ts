@@ -6,6 +6,7 @@ import type { LatencyHistogram } from "../adapters/latency-histogram.js";
 import { describeKubeError, type KubeContext } from "../kube/context.js";
 import { readPodLog, type PodLogRead } from "../kube/pod-log.js";
 import type { LoadEngine } from "./engine.js";
+import type { WorkerLoopSink } from "./local-workers.js";
 import { mergeOutcomes, SecondMerger, splitLoad, type WorkerOutcome } from "./merge.js";
 import { MAX_LINE_BYTES, readWorkerLine, type WorkerReport, type WorkerSecond } from "./protocol.js";
 
@@ -28,6 +29,8 @@ export interface JobWorkersOptions {
   readonly pollMs?: number;
   /** Labels on the Job and its pods besides the engine's own (environment, cycle). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Told each pod's event-loop delay of every second it reports, and when it has ended (/metrics). */
+  readonly eventLoop?: WorkerLoopSink;
   /** What the engine did (job created, deleted, a delete that failed), for the orchestrator's log. */
   readonly onEvent?: (kind: string, detail: Record<string, unknown>) => void;
 }
@@ -144,10 +147,18 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
   let deleted: Promise<void> | undefined;
   let wake: () => void = () => undefined;
 
+  const loop = (call: (sink: WorkerLoopSink) => void): void => {
+    try {
+      if (job.eventLoop) call(job.eventLoop);
+    } catch {
+      // what the sink does with it is its own affair
+    }
+  };
   const end = (w: WorkerState, problem?: string): void => {
     if (w.ended) return;
     if (problem !== undefined && w.problem === undefined) w.problem = problem;
     w.ended = true;
+    if (w.pod !== undefined) loop((sink) => sink.ended(w.pod!));
     merger.ended(w.index);
     wake();
   };
@@ -176,6 +187,7 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
       // A log read again after a broken stream repeats what was taken: skip it.
       if (v.second <= w.lastSecond || w.report) return;
       w.lastSecond = v.second;
+      if (v.event_loop && w.pod !== undefined) loop((sink) => sink.second(w.pod!, v.event_loop!));
       const part = { ...v, hist: read.histogram! };
       w.seconds.push(part);
       merger.add(part);

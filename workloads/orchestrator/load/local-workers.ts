@@ -6,12 +6,15 @@ import type { LoadEngine } from "./engine.js";
 import { mergeOutcomes, SecondMerger, splitLoad, type WorkerOutcome, type WorkerShare } from "./merge.js";
 import { readWorkerLine, type EventLoopDelay, type WorkerReport, type WorkerSecond } from "./protocol.js";
 
-/** Where each worker's event-loop delay goes (the orchestrator's /metrics), by the worker's pid. */
+/**
+ * Where each worker's event-loop delay goes (the orchestrator's /metrics), by the worker's pid (a
+ * local worker) or its pod's name (a load Job's worker).
+ */
 export interface WorkerLoopSink {
   /** Worker `pid`'s event-loop delay over its latest second. */
-  second(pid: number, delay: EventLoopDelay): void;
+  second(pid: number | string, delay: EventLoopDelay): void;
   /** Worker `pid` has exited: its figures are no longer current. */
-  ended(pid: number): void;
+  ended(pid: number | string): void;
 }
 
 /** The orchestrator's own entry: a worker is `node bin/orchestrator.js load-worker …`. */

@@ -120,7 +120,19 @@ function secondsUnique(report: LoadReport): boolean {
 describe("load as an Indexed Job", () => {
   it("runs ceil(rps / capacity) pods of the Job it creates, each its share, merged into one report", async () => {
     const c = await cluster();
-    const run = startJobWorkers({ url: target.url, connections: 6, rps: 300, durationS: 3 }, c.options());
+    const loops: { second: string[]; ended: string[] } = { second: [], ended: [] };
+    const run = startJobWorkers(
+      { url: target.url, connections: 6, rps: 300, durationS: 3 },
+      c.options({
+        eventLoop: {
+          second: (pod, delay) => {
+            expect(delay.max_ms).toBeGreaterThanOrEqual(delay.p99_ms);
+            loops.second.push(String(pod));
+          },
+          ended: (pod) => loops.ended.push(String(pod)),
+        },
+      }),
+    );
     const seconds: number[] = [];
     run.onSecond((s) => seconds.push(s.second));
     const report = await run.done;
@@ -185,6 +197,10 @@ describe("load as an Indexed Job", () => {
     expect(c.events.map((e) => e.kind)).toEqual(
       expect.arrayContaining(["load.job.created", "load.job.deleted"]),
     );
+    // Each pod's event-loop delay reached /metrics' sink under its pod's name, and its end.
+    const pods = report.workers!.map((w) => w.pod!).sort();
+    expect([...new Set(loops.second)].sort()).toStrictEqual(pods);
+    expect([...loops.ended].sort()).toStrictEqual(pods);
   });
 
   it("caps the pods at the quota's workers, and an unthrottled run takes all of them", async () => {

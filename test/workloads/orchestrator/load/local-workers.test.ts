@@ -215,8 +215,8 @@ describe("local load workers against a loopback server", () => {
       {
         workers: 2,
         eventLoop: {
-          second: (pid, delay) => seconds.push({ pid, ...delay }),
-          ended: (pid) => ended.push(pid),
+          second: (pid, delay) => seconds.push({ pid: Number(pid), ...delay }),
+          ended: (pid) => ended.push(Number(pid)),
         },
       },
     );
@@ -254,11 +254,11 @@ describe("local load workers against a loopback server", () => {
         eventLoop: {
           second: (pid, delay) => {
             metrics.second(pid, delay);
-            scrapes.push({ after: "second", pid, text: metrics.render() });
+            scrapes.push({ after: "second", pid: Number(pid), text: metrics.render() });
           },
           ended: (pid) => {
             metrics.ended(pid);
-            scrapes.push({ after: "ended", pid, text: metrics.render() });
+            scrapes.push({ after: "ended", pid: Number(pid), text: metrics.render() });
           },
         },
       },
