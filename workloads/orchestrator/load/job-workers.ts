@@ -25,6 +25,8 @@ export interface JobWorkersOptions {
   readonly serviceAccountName?: string;
   /** Seconds from creating the Job to the common start of its pods' load. @default 30 */
   readonly startAllowanceS?: number;
+  /** How long after the common start plus the run's length a pod without its report is given up. @default 90000 */
+  readonly giveUpGraceMs?: number;
   /** How often the pods are listed. @default 1000 */
   readonly pollMs?: number;
   /** Labels on the Job and its pods besides the engine's own (environment, cycle). */
@@ -283,9 +285,10 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
       for (const w of workers) end(w, `the load Job ${namespace}/${name} could not be created: ${line}`);
       return finish();
     }
-    // Pods not running by the start plus the run's length plus a grace are given up on.
-    const giveUpAt = startAtMs + (options.durationS + 60) * 1000 + STOP_GRACE_MS;
+    // Pods not done by the start plus the run's length plus a grace are given up on.
+    const giveUpAt = startAtMs + options.durationS * 1000 + (job.giveUpGraceMs ?? 60_000 + STOP_GRACE_MS);
     let stopDeadline: number | undefined;
+    let listError: string | undefined;
     while (workers.some((w) => !w.ended)) {
       if (stoppedEarly) stopDeadline ??= Date.now() + STOP_GRACE_MS;
       const now = Date.now();
@@ -294,7 +297,7 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
           end(
             w,
             w.pod === undefined
-              ? "no pod of the Job started"
+              ? `no pod of the Job started${listError !== undefined ? ` (listing its pods: ${listError})` : ""}`
               : `pod ${w.pod} sent no report in time (${w.seconds.length} seconds reported and kept)`,
           );
         break;
@@ -303,8 +306,10 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
       try {
         const list = await core.listNamespacedPod({ namespace, labelSelector: `${LOAD_JOB_LABEL}=${name}` });
         pods = list.items;
+        listError = undefined;
       } catch (error) {
-        event("load.job.list_failed", { error: describeKubeError(error).line });
+        listError = describeKubeError(error).line;
+        event("load.job.list_failed", { error: listError });
       }
       for (const pod of pods) {
         const index = podIndex(pod);

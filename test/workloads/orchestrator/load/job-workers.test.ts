@@ -331,6 +331,21 @@ describe("load as an Indexed Job", () => {
     expect(c.jobs.started).toStrictEqual([]);
   });
 
+  it("a Role that cannot list pods: the pods are given up, naming why, and the Job deleted", async () => {
+    const c = await cluster({}, [
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "delete"], namespaces: [NS] },
+    ]);
+    const report = await startJobWorkers(
+      { url: target.url, connections: 1, rps: 10, durationS: 1 },
+      c.options({ startAllowanceS: 0, giveUpGraceMs: 3000 }),
+    ).done;
+    expect(report.workers![0]!.problem).toMatch(
+      /^no pod of the Job started \(listing its pods: 403 Forbidden: pods is forbidden: User ".*" cannot list resource "pods"/,
+    );
+    expect(c.api.objects("jobs", NS)).toStrictEqual([]);
+    await gone(c);
+  });
+
   it("the Role allows nothing beyond its namespace", async () => {
     const c = await cluster();
     const other: KubeContext = { ...c.kube, namespace: "tiers-env-2" };
