@@ -239,7 +239,7 @@ describe("load as an Indexed Job", () => {
     expect(Math.max(...report.seconds.map((s) => s.second))).toBeLessThanOrEqual(5);
   });
 
-  it("names a pod that fails or writes a malformed line, and keeps what the others measured", async () => {
+  it("names a pod that fails, writes a malformed or over-long line or another index's, and keeps what the others measured", async () => {
     const c = await cluster({
       command: (i) =>
         i === 1
@@ -249,10 +249,17 @@ describe("load as an Indexed Job", () => {
                 file: process.execPath,
                 args: ["-e", "console.log(JSON.stringify({ kind: 'second', index: 2 }))"],
               }
-            : undefined,
+            : i === 3
+              ? { file: process.execPath, args: ["-e", "console.log('{' + 'x'.repeat(2 ** 21))"] }
+              : i === 4
+                ? {
+                    file: process.execPath,
+                    args: ["-e", "console.log(JSON.stringify({ kind: 'ready', index: 0, pid: 1 }))"],
+                  }
+                : undefined,
     });
     const report = await startJobWorkers(
-      { url: target.url, connections: 3, rps: 300, durationS: 2 },
+      { url: target.url, connections: 5, rps: 500, durationS: 2 },
       c.options(),
     ).done;
     const by = new Map(report.workers!.map((w) => [w.index, w]));
@@ -262,6 +269,11 @@ describe("load as an Indexed Job", () => {
       /^pod load-\S+ exited with code 3 \(Failed: Error\) before its report, 0 seconds reported and kept \(log: boom: out of memory\)$/,
     );
     expect(by.get(2)!.problem).toMatch(/^pod load-\S+ wrote a malformed line 1: /);
+    expect(by.get(3)!.problem).toMatch(
+      /^pod load-\S+ wrote a (line over 1 MiB|malformed line 1: a line of \d+ bytes \(over 1 MiB\))/,
+    );
+    // Another index's line in this pod's log (a pod claiming to be another share).
+    expect(by.get(4)!.problem).toMatch(/^pod load-\S+ wrote a malformed line 1: index 0, expected 4/);
     expect(report.totals.requests).toBe(by.get(0)!.requests);
     const parsed = parseHttpLoad({ stdout: JSON.stringify(report), stderr: "", exitCode: 0, files: {} });
     expect(parsed.ok && parsed.toolError).toMatch(/load worker 1: pod .* exited with code 3/);
