@@ -11,13 +11,12 @@ import { argsError } from "../shared/args-error.js";
 import { childrenOf } from "../shared/children.js";
 import { environmentLabels, lifecycleAnnotations, type Lifecycle } from "../shared/labels.js";
 import { CHAOS_INJECT_ANNOTATION } from "../../tiers/infra/chaos-mesh.js";
-import { LOAD_WORKER_CAPACITY_RPS, LOAD_WORKER_SERVICE_ACCOUNT } from "../../tiers/infra/load-job.js";
 import { createChaosAccess } from "./chaos-access.js";
 import { createCredentials } from "./credentials.js";
 import { createGuardrails, type ObjectMeta } from "./guardrails.js";
 import { createLoadJobAccess } from "./load-jobs.js";
 import { createOrchestratorCertificate } from "./orchestrator-certificate.js";
-import { WORKFLOW_SERVICE_ACCOUNT } from "./workflow-options.js";
+import { loadJobEnv, WORKFLOW_SERVICE_ACCOUNT } from "./workflow-options.js";
 import {
   createSutAutoscaler,
   createWorkflowController,
@@ -246,8 +245,9 @@ export function createIsolatedEnvironment(
     },
     c.opts(),
   );
-  // The loaded phases' Indexed Jobs: a Role for Jobs and pods in this namespace only.
-  createLoadJobAccess(c, meta, serviceAccount);
+  // The loaded phases' Indexed Jobs: a Role for Jobs and pods in this namespace only, for the
+  // orchestrator and the workflow's load steps (their ServiceAccount is the chart's).
+  createLoadJobAccess(c, meta, serviceAccount, WORKFLOW_SERVICE_ACCOUNT);
   const credentials = createCredentials(c, meta, providers);
   // The workflow's run-faults step injects as the orchestrator does (its ServiceAccount is the chart's).
   if (args.chaos) createChaosAccess(c, meta, serviceAccount.metadata.name, WORKFLOW_SERVICE_ACCOUNT);
@@ -331,14 +331,8 @@ export function createIsolatedEnvironment(
       // Every stretch of load an Indexed Job of this image's load-worker (the Role above), with at
       // most the pods the quota keeps for them, each planned for LOAD_WORKER_CAPACITY_RPS; when no
       // worker pod fits the quota, the orchestrator generates the load in its own pod.
-      ...(capacity.loadWorkers > 0
-        ? [
-            { name: "TIERS_LOAD_JOB_IMAGE", value: args.images.orchestrator },
-            { name: "TIERS_LOAD_JOB_MAX_WORKERS", value: String(capacity.loadWorkers) },
-            { name: "TIERS_LOAD_WORKER_CAPACITY_RPS", value: String(LOAD_WORKER_CAPACITY_RPS) },
-            { name: "TIERS_LOAD_WORKER_SERVICE_ACCOUNT", value: LOAD_WORKER_SERVICE_ACCOUNT },
-          ]
-        : []),
+      // The workflow's load steps get the same (loadJobWorkers below).
+      ...(capacity.loadWorkers > 0 ? loadJobEnv(args.images.orchestrator, capacity.loadWorkers) : []),
       // The chaos phase's faults: Chaos Mesh resources in this namespace (the Role above).
       ...(args.chaos ? [{ name: "TIERS_FAULTS", value: "chaos-mesh" }] : []),
     ],
@@ -364,6 +358,8 @@ export function createIsolatedEnvironment(
       iperf3Port: IPERF3_PORT,
       ...(args.bundles ? { bundlesRegion: args.bundles.region } : {}),
       labels: labels(),
+      // Its load steps run their load as Jobs as the orchestrator does, within the same workers.
+      loadJobWorkers: capacity.loadWorkers,
     },
     [controller, ...(args.dependsOn ?? [])],
   );

@@ -3,9 +3,10 @@
  * volumes, identity and placement. Pure (no Pulumi at run time), so `tiers plan --workflow` prints
  * exactly the template the environment component applies.
  */
+import { LOAD_WORKER_CAPACITY_RPS, LOAD_WORKER_SERVICE_ACCOUNT } from "../../tiers/infra/load-job.js";
 import { ORCHESTRATOR_RESOURCES } from "../../tiers/infra/workload-sizing.js";
 import type { CyclePlan } from "../../tiers/plan/schema.js";
-import { renderWorkflowTemplate, type WorkflowTemplateBody } from "../../tiers/workflow/argo.js";
+import { renderWorkflowTemplate, type EnvVar, type WorkflowTemplateBody } from "../../tiers/workflow/argo.js";
 import { resourceRequirements, restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security.js";
 
 /** The ServiceAccount the chart creates for the environment's workflows (`workflow.serviceAccount`). */
@@ -19,6 +20,21 @@ export const STEP_OBJECTS = {
   signingSecret: "bundle-signing-key",
 } as const;
 
+/**
+ * What makes the orchestrator run every stretch of its load as an Indexed Job of `image`'s
+ * load-worker (workloads/orchestrator/config.ts): at most `maxWorkers` pods, each planned for
+ * LOAD_WORKER_CAPACITY_RPS, running as the load-worker ServiceAccount. The orchestrator's Deployment
+ * (isolated-environment.ts) and the workflow's load steps get the same variables.
+ */
+export function loadJobEnv(image: string, maxWorkers: number): EnvVar[] {
+  return [
+    { name: "TIERS_LOAD_JOB_IMAGE", value: image },
+    { name: "TIERS_LOAD_JOB_MAX_WORKERS", value: String(maxWorkers) },
+    { name: "TIERS_LOAD_WORKER_CAPACITY_RPS", value: String(LOAD_WORKER_CAPACITY_RPS) },
+    { name: "TIERS_LOAD_WORKER_SERVICE_ACCOUNT", value: LOAD_WORKER_SERVICE_ACCOUNT },
+  ];
+}
+
 export interface StepEnvironment {
   readonly image: string;
   readonly environment: string;
@@ -30,6 +46,12 @@ export interface StepEnvironment {
   /** EKS: the bundles' region (AWS_REGION), as the orchestrator gets it. */
   readonly bundlesRegion?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * The load Jobs' pods the quota keeps (environmentCapacity's `loadWorkers`, the orchestrator's
+   * TIERS_LOAD_JOB_MAX_WORKERS). Above 0, the load steps run their load as Jobs of `image` and mount
+   * the ServiceAccount's token; unset or 0 (no worker pod fits), they generate it in their own pod.
+   */
+  readonly loadJobWorkers?: number;
 }
 
 /** The WorkflowTemplate of one environment, as applied to its namespace. */
@@ -60,6 +82,12 @@ export function environmentWorkflowTemplate(plan: CyclePlan, s: StepEnvironment)
     // (isolated-environment.ts): the workflow's ServiceAccount is bound to the same Role
     // (chaos-access.ts), and only this step's pod mounts its token.
     ...(faults ? { faults: { env: [{ name: "TIERS_FAULTS", value: "chaos-mesh" }], kubeApi: true } } : {}),
+    // The load-generating steps (start-cycle's calibration, each load segment) run their load as
+    // the orchestrator does: Indexed Jobs (load-jobs.ts binds the Role to this ServiceAccount too),
+    // created through the API server the step pods reach (network-policies.ts, allow-argo-kube-api).
+    ...((s.loadJobWorkers ?? 0) > 0
+      ? { load: { env: loadJobEnv(s.image, s.loadJobWorkers!), kubeApi: true } }
+      : {}),
     resources: resourceRequirements(ORCHESTRATOR_RESOURCES) as Record<string, unknown>,
     podSecurityContext: restrictedPodSecurity() as Record<string, unknown>,
     containerSecurityContext: restrictedContainerSecurity() as Record<string, unknown>,

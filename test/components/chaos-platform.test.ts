@@ -10,7 +10,7 @@ import { get, type CapturedGraph, type CapturedResource } from "../../runners/in
 import { checkGraph } from "../../runners/policy/check.js";
 import { WORKFLOW_SERVICE_ACCOUNT } from "../../components/environment/workflow-options.js";
 import { CHAOS_MESH_CHART } from "../../tiers/infra/chaos-mesh.js";
-import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
+import { ARGO_POD_LABEL, LOAD_STEP_TEMPLATE } from "../../tiers/workflow/argo.js";
 
 const graphs = new Map<string, CapturedGraph>();
 beforeAll(async () => {
@@ -128,16 +128,24 @@ describe("the chaos stack", () => {
     }
   });
 
-  it("runs the workflow's chaos phase faults as the chaos-injector's second subject: only its run-faults pod mounts the token, with TIERS_FAULTS", () => {
+  it("runs the workflow's chaos phase faults as the chaos-injector's second subject: its run-faults pod mounts the token, with TIERS_FAULTS (and the load steps', for their Jobs)", () => {
     const templates = of("chaos", "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate");
     expect(templates.length).toBe(chaosRoles("chaos").length);
     for (const t of templates) {
       expect(get(t.inputs, "spec.serviceAccountName")).toBe(WORKFLOW_SERVICE_ACCOUNT);
       expect(get(t.inputs, "spec.automountServiceAccountToken")).toBe(false);
       const all = get(t.inputs, "spec.templates") as Record<string, unknown>[];
+      // The steps that call the API: the faults', and the load segments' (their load Jobs).
       expect(
         all.filter((x) => x.automountServiceAccountToken !== undefined).map((x) => x.name),
-      ).toStrictEqual(["run-faults"]);
+      ).toStrictEqual([LOAD_STEP_TEMPLATE, "run-faults"]);
+      for (const x of all.filter((y) => y.container)) {
+        const names = ((get(x, "container.env") ?? []) as { name: string }[]).map((v) => v.name);
+        expect(names.includes("TIERS_FAULTS"), `${x.name as string}`).toBe(x.name === "run-faults");
+        expect(names.includes("TIERS_LOAD_JOB_IMAGE"), `${x.name as string}`).toBe(
+          x.name === LOAD_STEP_TEMPLATE,
+        );
+      }
       const faults = all.find((x) => x.name === "run-faults")!;
       expect(faults.automountServiceAccountToken).toBe(true);
       expect(get(faults, "container.args.0")).toBe("run-faults");

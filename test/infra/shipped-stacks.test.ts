@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ARGO_POD_LABEL } from "../../tiers/workflow/argo.js";
+import { ARGO_POD_LABEL, LOAD_STEP_TEMPLATE, phaseStepIds } from "../../tiers/workflow/argo.js";
+import { WORKFLOW_SERVICE_ACCOUNT } from "../../components/environment/workflow-options.js";
 import { STACKS_DIR } from "../../stacks/config/source.js";
 import { captureStack } from "../../runners/infra/capture.js";
 import {
@@ -300,7 +301,7 @@ describe.each(SHIPPED)("stack %s", (stack) => {
     }
   });
 
-  it("lets each environment's orchestrator run load Jobs in its own namespace only: a Role for Jobs and pods, bound to its ServiceAccount", () => {
+  it("lets each environment's orchestrator and workflow run load Jobs in its own namespace only: a Role for Jobs and pods, bound to their ServiceAccounts", () => {
     const v = view(stack);
     for (const env of Object.values(outputs(stack).environments)) {
       const inNs = v.inNamespace(env.namespace);
@@ -326,8 +327,10 @@ describe.each(SHIPPED)("stack %s", (stack) => {
         kind: "Role",
         name: "orchestrator-load-jobs",
       });
+      // The orchestrator's, and the workflow's (its load steps run their load as the same Jobs).
       expect(get(bindings[0]!.inputs, "subjects")).toStrictEqual([
         { kind: "ServiceAccount", name: "orchestrator", namespace: env.namespace },
+        { kind: "ServiceAccount", name: WORKFLOW_SERVICE_ACCOUNT, namespace: env.namespace },
       ]);
       const worker = inNs.find(
         (r) =>
@@ -631,6 +634,89 @@ describe.each(["chaos", "ultimate", "local"])("stack %s: workflows and autoscali
         .find((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace)!;
       expect(pget(t.inputs, ["spec", "podMetadata", "labels", ARGO_POD_LABEL])).toBe("step");
     }
+  });
+
+  it("runs the workflow's load as the orchestrator's: its load steps alone get the Deployment's TIERS_LOAD_JOB_* and the token, and reach the API server", () => {
+    type Container = { args: string[]; env?: { name: string; value?: string }[] };
+    type Template = { name: string; automountServiceAccountToken?: boolean; container?: Container };
+    const loadVars = (env: { name: string; value?: string }[] | undefined) =>
+      (env ?? []).filter((v) => v.name.startsWith("TIERS_LOAD_"));
+    let withJobs = 0;
+    for (const [id, e] of Object.entries(outputs(stack).environments)) {
+      const orchestrator = view(stack)
+        .ofType("kubernetes:apps/v1:Deployment")
+        .find(
+          (d) =>
+            pget(d.inputs, ["metadata", "namespace"]) === e.namespace &&
+            pget(d.inputs, ["metadata", "name"]) === "orchestrator",
+        )!;
+      const deployment = loadVars(
+        pget(orchestrator.inputs, ["spec", "template", "spec", "containers", 0, "env"]) as Container["env"],
+      );
+      const t = view(stack)
+        .ofType(WFT)
+        .find((r) => pget(r.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      const templates = pget(t.inputs, ["spec", "templates"]) as Template[];
+      const configMap = view(stack)
+        .ofType("kubernetes:core/v1:ConfigMap")
+        .find((c) => pget(c.inputs, ["metadata", "namespace"]) === e.namespace)!;
+      const plan = JSON.parse(pget(configMap.inputs, ["data", "plan.json"]) as string) as CyclePlan;
+      const env = plan.environments.find((x) => x.id === id)!;
+      // Every load segment's step runs the run-load template, every other test's run-test.
+      const steps = templates
+        .flatMap((x) => ((x as { steps?: { template: string; arguments?: unknown }[][] }).steps ?? []).flat())
+        .filter((s) => s.template === "run-test" || s.template === LOAD_STEP_TEMPLATE)
+        .map((s) => ({
+          template: s.template,
+          id: pget(s.arguments, ["parameters", 0, "value"]) as string,
+        }));
+      const loadIds = env.phases.flatMap((p) =>
+        phaseStepIds(p).filter((x) => x === `${p.name}/load` || x.startsWith(`${p.name}/load@`)),
+      );
+      expect(loadIds.length, id).toBeGreaterThan(0);
+      expect(steps.filter((s) => s.template === LOAD_STEP_TEMPLATE).map((s) => s.id)).toStrictEqual(loadIds);
+      expect(steps.filter((s) => s.template === "run-test").every((s) => !loadIds.includes(s.id))).toBe(true);
+      // The stacks' plans are absolute: start-cycle does not calibrate, so it generates no load.
+      expect(plan.options.load_mode).toBe("absolute");
+      const faults = env.phases.some((p) => p.faults.length > 0);
+      const tokened = templates.filter((x) => x.automountServiceAccountToken !== undefined);
+      const containers = templates.filter((x) => x.container);
+      if (deployment.length > 0) {
+        withJobs++;
+        // The Deployment's load variables, exactly, on the load steps' container and no other.
+        for (const x of containers)
+          expect(loadVars(x.container!.env), `${id} ${x.name}`).toStrictEqual(
+            x.name === LOAD_STEP_TEMPLATE ? deployment : [],
+          );
+        expect(tokened.map((x) => [x.name, x.automountServiceAccountToken])).toStrictEqual([
+          [LOAD_STEP_TEMPLATE, true],
+          ...(faults ? [["run-faults", true]] : []),
+        ]);
+      } else {
+        // No worker pod fits the quota: the steps, as the orchestrator, generate the load themselves.
+        for (const x of containers) expect(loadVars(x.container!.env), `${id} ${x.name}`).toStrictEqual([]);
+        expect(tokened.map((x) => x.name)).toStrictEqual(faults ? ["run-faults"] : []);
+      }
+      // The token is the workflow's ServiceAccount's, whose pods the API-server egress admits.
+      expect(pget(t.inputs, ["spec", "serviceAccountName"])).toBe(WORKFLOW_SERVICE_ACCOUNT);
+      expect(pget(t.inputs, ["spec", "automountServiceAccountToken"])).toBe(false);
+      const api = view(stack)
+        .ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        .find(
+          (p) =>
+            pget(p.inputs, ["metadata", "namespace"]) === e.namespace &&
+            pget(p.inputs, ["metadata", "name"]) === "allow-argo-kube-api",
+        )!;
+      const admitted = pget(api.inputs, ["spec", "podSelector", "matchExpressions", 0]) as {
+        key: string;
+        values: string[];
+      };
+      expect(admitted.values).toContain(
+        pget(t.inputs, ["spec", "podMetadata", "labels", admitted.key]) as string,
+      );
+    }
+    // The local stack's 3-CPU quota holds no worker pod; the EKS stacks' do.
+    expect(withJobs > 0).toBe(stack !== "local");
   });
 
   it("gives every environment's SUT an autoscaling/v2 HPA with seed 001's figures, within the quota", () => {

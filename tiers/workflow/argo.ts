@@ -6,8 +6,8 @@
  * Shape (every container runs one of the orchestrator image's step commands):
  *
  *     cycle:          [start-cycle] → [phase-<first>]
- *     phase-<p>:      [run-test × the phase's tests and load segments, in parallel ≤ max_parallel,
- *                      and run-faults beside them when the phase has faults]
+ *     phase-<p>:      [run-test × the phase's tests, run-load × its load segments (in order),
+ *                      in parallel ≤ max_parallel, and run-faults beside them when it has faults]
  *                     → [gate]  (its output parameter `verdict`)
  *                     → [phase-<next>]  when: verdict != aborted
  *     exit-handler:   [finish-cycle] → [export]        (spec.onExit: runs whatever happened)
@@ -21,10 +21,16 @@
  * A phase with faults (the chaos phase) has a `faults` step in the same group as its load and
  * tests: `run-faults` runs the phase's schedule with the phase runner's own code
  * (controller/phase-faults.ts) while the load runs, so the gate after it judges the faults'
- * recovery as run-cycle's does. Its pod is the only one whose main container gets the
- * ServiceAccount's token and `faults.env` (TIERS_FAULTS=chaos-mesh on the cluster): it creates and
- * deletes the Chaos Mesh resources through the Kubernetes API; every other step talks to the store
- * and the SUT only.
+ * recovery as run-cycle's does. Its pod's main container alone gets `faults.env`
+ * (TIERS_FAULTS=chaos-mesh on the cluster), and the ServiceAccount's token: it creates and deletes
+ * the Chaos Mesh resources through the Kubernetes API.
+ *
+ * The steps that generate HTTP load — `start-cycle` when the plan calibrates (relative mode: its
+ * ramp) and each load segment's `run-test` (the `run-load` template; the same command as the tests'
+ * `run-test`) — get `load.env` (TIERS_LOAD_JOB_* on the cluster: every stretch of their load an
+ * Indexed Job of load-worker pods, as the orchestrator's Deployment runs it) and, with
+ * `load.kubeApi`, the ServiceAccount's token to create, read and delete those Jobs. Every other
+ * step talks to the store and the SUT only.
  */
 import type { CyclePlan, PlanEnvironment, PlanPhase } from "../plan/schema.js";
 
@@ -78,6 +84,13 @@ export interface WorkflowRenderOptions {
    * `automountServiceAccountToken: true` over the spec's false).
    */
   readonly faults?: { readonly env?: readonly EnvVar[]; readonly kubeApi?: boolean };
+  /**
+   * The load-generating steps' pods: `start-cycle` when the plan calibrates (load_mode relative)
+   * and every load segment's (`run-load`). What their containers add to `env` (TIERS_LOAD_JOB_* on
+   * the cluster, so their load runs as Jobs), and whether they get the ServiceAccount's token to
+   * create those Jobs (`kubeApi`, the template's `automountServiceAccountToken: true`).
+   */
+  readonly load?: { readonly env?: readonly EnvVar[]; readonly kubeApi?: boolean };
 }
 
 export interface WorkflowTemplateBody {
@@ -116,6 +129,14 @@ export function stepName(testId: string): string {
 /** The step of a phase's group that runs its faults (a test whose step would be named so too is refused). */
 export const FAULTS_STEP = "faults";
 
+/** The template of the load segments' steps (`run-test` of a `<phase>/load` id), apart from the tests'. */
+export const LOAD_STEP_TEMPLATE = "run-load";
+
+/** Whether a step id of `phase` is one of its load segments (`<phase>/load`, `<phase>/load@<n>`). */
+function isLoadStep(phase: PlanPhase, id: string): boolean {
+  return id === `${phase.name}/load` || id.startsWith(`${phase.name}/load@`);
+}
+
 /** The template of one phase's steps. */
 export function phaseTemplateName(phase: PlanPhase): string {
   return `phase-${phase.name}`;
@@ -151,6 +172,13 @@ export function renderWorkflowTemplate(
       ...(options.volumeMounts?.length ? { volumeMounts: [...options.volumeMounts] } : {}),
     };
   };
+  // A load-generating step's pod: the load's variables, and the token when its Jobs need the API.
+  const loadPod = (args: string[]): Json => ({
+    ...(options.load?.kubeApi ? { automountServiceAccountToken: true } : {}),
+    container: container(args, options.load?.env ?? []),
+  });
+  const calibrates = plan.options.load_mode === "relative";
+  const hasLoad = environment.phases.some((p) => phaseStepIds(p).some((id) => isLoadStep(p, id)));
   const verdictOutput = (file: string): Json => ({
     parameters: [{ name: "verdict", valueFrom: { path: `${outDir}/${file}` } }],
   });
@@ -168,13 +196,25 @@ export function renderWorkflowTemplate(
     ),
     {
       name: "start-cycle",
-      container: container(["start-cycle", planPath, "--cycle-id", cycle]),
+      // Relative mode: start-cycle's calibration ramp is load (orchestrator start-cycle).
+      ...(calibrates
+        ? loadPod(["start-cycle", planPath, "--cycle-id", cycle])
+        : { container: container(["start-cycle", planPath, "--cycle-id", cycle]) }),
     },
     {
       name: "run-test",
       inputs: { parameters: [{ name: "test" }] },
       container: container(["run-test", planPath, "--cycle", cycle, "--test", "{{inputs.parameters.test}}"]),
     },
+    ...(hasLoad
+      ? [
+          {
+            name: LOAD_STEP_TEMPLATE,
+            inputs: { parameters: [{ name: "test" }] },
+            ...loadPod(["run-test", planPath, "--cycle", cycle, "--test", "{{inputs.parameters.test}}"]),
+          },
+        ]
+      : []),
     ...(environment.phases.some((p) => p.faults.length > 0)
       ? [
           {
@@ -237,8 +277,9 @@ export function renderWorkflowTemplate(
       entrypoint: "cycle",
       onExit: "exit-handler",
       arguments: { parameters: [{ name: CYCLE_ID_PARAMETER, value: "{{workflow.name}}" }] },
-      // The steps talk to the environment's store and SUT, never to the Kubernetes API: only Argo's
-      // executor (the wait container, which reports outputs) gets the ServiceAccount's token.
+      // The steps talk to the environment's store and SUT: only Argo's executor (the wait
+      // container, which reports outputs) gets the ServiceAccount's token, and the templates that
+      // call the Kubernetes API (run-faults, the load steps' Jobs) set their own `true`.
       ...(options.serviceAccountName !== undefined
         ? {
             serviceAccountName: options.serviceAccountName,
@@ -270,10 +311,10 @@ function phaseTemplates(environment: PlanEnvironment, phase: PlanPhase, next: Pl
   const ids = phaseStepIds(phase);
   const runTest = (id: string): Json => ({
     name: stepName(id),
-    template: "run-test",
+    template: isLoadStep(phase, id) ? LOAD_STEP_TEMPLATE : "run-test",
     arguments: { parameters: [{ name: "test", value: id }] },
   });
-  const loads = ids.filter((id) => id === `${phase.name}/load` || id.startsWith(`${phase.name}/load@`));
+  const loads = ids.filter((id) => isLoadStep(phase, id));
   const tests = ids.filter((id) => !loads.includes(id));
   const out: Json[] = [];
   const group: Json[] = [];

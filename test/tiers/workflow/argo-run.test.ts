@@ -1,13 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CyclePlan } from "../../../tiers/plan/schema.js";
 import { hashPlan } from "../../../tiers/plan/hash.js";
 import { chaosRoleRules } from "../../../components/environment/chaos-access.js";
+import { loadJobEnv, WORKFLOW_SERVICE_ACCOUNT } from "../../../components/environment/workflow-options.js";
 import { CHAOS_KINDS, CHAOS_LABELS } from "../../../tiers/infra/chaos-mesh.js";
+import { LOAD_JOB_RULES } from "../../../tiers/infra/load-job.js";
 import {
   FAULTS_STEP,
+  LOAD_STEP_TEMPLATE,
+  phaseStepIds,
   renderWorkflowTemplate,
   type WorkflowRenderOptions,
 } from "../../../tiers/workflow/argo.js";
@@ -20,6 +24,7 @@ import {
   NOT_INTERPRETED,
   type WorkflowRun,
 } from "../../support/argo-interpreter.js";
+import { jobController, type JobController } from "../../support/job-controller.js";
 import { startKubeApi, type KubeApiStandIn, type StoredObject } from "../../support/kube-api.js";
 import { startSut } from "../../workloads/support/sut.js";
 
@@ -249,7 +254,7 @@ describe("the rendered WorkflowTemplate, run step by step as Argo runs it", () =
     for (const [i, gate] of gates.entries()) {
       const mine = run.steps.filter(
         (s) =>
-          s.template === "run-test" &&
+          (s.template === "run-test" || s.template === LOAD_STEP_TEMPLATE) &&
           s.args[s.args.indexOf("--test") + 1]!.startsWith(`${env.phases[i]!.name}/`),
       );
       expect(mine.length).toBeGreaterThan(0);
@@ -365,9 +370,7 @@ describe("a plan with faults, run step by step as Argo runs it, against Chaos Me
     expect(run.steps.filter((s) => s.serviceAccountToken).map((s) => s.template)).toStrictEqual([
       "run-faults",
     ]);
-    const loads = run.steps.filter(
-      (s) => s.template === "run-test" && s.args[s.args.indexOf("--test") + 1]!.includes("/load"),
-    );
+    const loads = run.steps.filter((s) => s.template === LOAD_STEP_TEMPLATE);
     expect(loads.length).toBeGreaterThan(0);
     expect(faults[0]!.startedMs).toBeLessThan(loads.at(-1)!.endedMs);
     expect(loads[0]!.startedMs).toBeLessThan(faults[0]!.endedMs);
@@ -410,4 +413,148 @@ describe("a plan with faults, run step by step as Argo runs it, against Chaos Me
     expect(retry.events).toStrictEqual([{ event: "already_done", phase: phase.name }]);
     expect(created.length).toBe(before);
   }, 300_000);
+});
+
+/**
+ * A relative plan (start-cycle calibrates) with the base tier's loaded phases, compared as
+ * `comparablePlan` compares and without the `band_missed` rules too: in relative mode a phase aims
+ * at its CPU band through the calibration's measured cost a request, which two runs on a loaded
+ * 2-core machine measure differently, so whether the band was met (a warning) can flip between
+ * them. The gates on what the SUT answers (error rate, latency, sut_down) stay.
+ */
+function jobsPlan(): CyclePlan {
+  const plan = testPlan({ tier: "base", time_scale: "0.005", load_scale: "0.1", load_mode: "relative" });
+  const machine = new Set(["iperf3", "fio", "stress-ng"]);
+  const environments = plan.environments.map((env) => ({
+    ...env,
+    phases: env.phases.map((p) => ({ ...p, gate: p.gate.filter((r) => r.check !== "band_missed") })),
+  }));
+  for (const env of environments)
+    for (const phase of env.phases)
+      for (const t of phase.tests) if (machine.has(t.tool)) (t as { rules: object }).rules = {};
+  const changed = { ...plan, environments };
+  return { ...changed, hash: hashPlan(changed) };
+}
+
+describe("the load steps, run step by step as Argo runs them, as Indexed Jobs through the Kubernetes API stand-in", () => {
+  const JOBS_TOKEN = "argo-run-load-jobs-token";
+  let api: KubeApiStandIn;
+  let controller: JobController;
+  let jobsKubeconfig: string;
+  /** Each Job the stand-in stored, with when. */
+  const jobsCreated: { atMs: number; name: string; parallelism: number }[] = [];
+  beforeAll(async () => {
+    controller = jobController({ terminationGraceMs: 5000 });
+    // The orchestrator-load-jobs Role (LOAD_JOB_RULES) is all either path may do.
+    api = await startKubeApi({
+      token: JOBS_TOKEN,
+      user: `system:serviceaccount:${NS}:${WORKFLOW_SERVICE_ACCOUNT}`,
+      rules: LOAD_JOB_RULES.map((r) => ({ ...r, namespaces: [NS] })),
+      onCreate: (object, request) => {
+        if (object.kind === "Job")
+          jobsCreated.push({
+            atMs: Date.now(),
+            name: object.metadata.name,
+            parallelism: (object as unknown as { spec: { parallelism: number } }).spec.parallelism,
+          });
+        controller.onCreate(object, request);
+      },
+      onDelete: controller.onDelete,
+    });
+    controller.attach(api);
+    jobsKubeconfig = join(dir, "jobs-kubeconfig");
+    writeFileSync(jobsKubeconfig, api.kubeconfig(NS), { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await controller?.close();
+    await api?.close();
+  });
+
+  it("runs start-cycle's calibration and every load segment as Jobs of load-worker pods, with run-cycle's record under the same Job engine", async () => {
+    const plan = jobsPlan();
+    const env = plan.environments[0]!;
+    const image = "ghcr.io/test-tiers/orchestrator:0.1.0";
+    // The stack's variables (the orchestrator's Deployment and the load steps get the same), with a
+    // worker capacity small enough that the phases' rates need more than one pod, and a short start.
+    const jobEnv = [
+      ...loadJobEnv(image, 3).map((e) =>
+        e.name === "TIERS_LOAD_WORKER_CAPACITY_RPS" ? { ...e, value: "4" } : e,
+      ),
+      { name: "TIERS_LOAD_JOB_START_S", value: "6" },
+    ];
+    const cluster: ClusterAccess = {
+      // As the environment renders it with room for load workers (workflow-options.ts).
+      render: { serviceAccountName: WORKFLOW_SERVICE_ACCOUNT, load: { env: jobEnv, kubeApi: true } },
+      serviceAccountEnv: { TIERS_KUBECONFIG: jobsKubeconfig },
+      runCycleEnv: {
+        TIERS_KUBECONFIG: jobsKubeconfig,
+        ...Object.fromEntries(jobEnv.map((e) => [e.name, e.value])),
+      },
+    };
+    process.env.TIERS_SUT_URL = healthy.url;
+    let out;
+    try {
+      out = await bothWays("jobs", plan, healthy.url, cluster);
+    } finally {
+      delete process.env.TIERS_SUT_URL;
+    }
+    const { workflow, runCycle, run } = out;
+    for (const s of run.steps) expect(s.stderr, `${s.path}: ${s.stderr}`).toBe("");
+    expect(run.phase).toBe("Succeeded");
+    expect(workflow, out.why).toStrictEqual(runCycle);
+    expect(workflow.cycle).toStrictEqual({ status: "completed", verdict: "passed", reason: null });
+
+    // The load-generating steps, and only they, had the ServiceAccount's token: start-cycle (its
+    // calibration) and one run-load step per load segment, each running that segment's id.
+    const loadIds = env.phases.flatMap((p) =>
+      phaseStepIds(p).filter((id) => id.startsWith(`${p.name}/load`)),
+    );
+    expect(loadIds.length).toBeGreaterThan(0);
+    const loadSteps = run.steps.filter((s) => s.template === LOAD_STEP_TEMPLATE);
+    expect(loadSteps.map((s) => s.args[s.args.indexOf("--test") + 1])).toStrictEqual(loadIds);
+    expect(run.steps.filter((s) => s.serviceAccountToken).map((s) => s.template)).toStrictEqual([
+      "start-cycle",
+      ...loadIds.map(() => LOAD_STEP_TEMPLATE),
+    ]);
+    const others = run.steps.filter((s) => s.template === "run-test");
+    expect(others.length).toBeGreaterThan(0);
+
+    // Every Job of the workflow was created while start-cycle or a load step ran: the calibration's
+    // ramp one Job a step, each load segment at least one; some needed more than one pod.
+    const workflowEnd = run.steps.at(-1)!.endedMs;
+    const wfJobs = jobsCreated.filter((j) => j.atMs <= workflowEnd);
+    const within = (s: { startedMs: number; endedMs: number }) =>
+      wfJobs.filter((j) => j.atMs >= s.startedMs && j.atMs <= s.endedMs);
+    const start = run.steps.find((s) => s.template === "start-cycle")!;
+    const wfStore = EnvStore.open(join(dir, "jobs", "workflow", "env.db"));
+    try {
+      const calibration = wfStore.getCycle("jobs-wf")!.calibration!;
+      expect(calibration.steps.length).toBeGreaterThan(0);
+      // At least its ramp's steps (the calibration may load more, after the ramp).
+      expect(within(start).length).toBeGreaterThanOrEqual(calibration.steps.length);
+      for (const s of loadSteps) expect(within(s).length, s.path).toBeGreaterThanOrEqual(1);
+      expect(wfJobs).toHaveLength(within(start).length + loadSteps.reduce((n, s) => n + within(s).length, 0));
+      expect(wfJobs.some((j) => j.parallelism > 1)).toBe(true);
+
+      // Each segment's Result came from the Job's pods: its merged output names each worker's pod,
+      // one the Job controller stand-in ran as a real load-worker process.
+      const results = [...wfStore.results("jobs-wf")].filter((r) => loadIds.includes(r.test_id));
+      expect(results.map((r) => r.test_id).sort()).toStrictEqual([...loadIds].sort());
+      for (const r of results) {
+        expect(r.status, `${r.test_id}: ${JSON.stringify(r.errors)}`).toBe("passed");
+        expect(r.metrics.requests?.value).toBeGreaterThan(0);
+        const output = JSON.parse(readFileSync(join(dir, "jobs", "workflow", r.raw.stdout!), "utf8")) as {
+          workers: { pod?: string; requests: number }[];
+        };
+        expect(output.workers.length).toBe(r.metrics.workers?.value);
+        for (const w of output.workers) expect(controller.started).toContain(`${NS}/${w.pod}`);
+      }
+    } finally {
+      wfStore.close();
+    }
+    // run-cycle ran its load as Jobs too (after the workflow), and every Job was deleted.
+    expect(jobsCreated.length).toBeGreaterThan(wfJobs.length);
+    expect(api.objects("jobs", NS)).toStrictEqual([]);
+    await vi.waitFor(() => expect(controller.live()).toBe(0), { timeout: 20_000, interval: 100 });
+  }, 400_000);
 });
