@@ -86,10 +86,12 @@ export class Environment implements ApiService {
     // The plan is read and checked before anything is created on disk.
     let defaultPlan: CyclePlan | undefined;
     let cpuMillis = 1000;
+    let memoryBytes: number | undefined;
     if (config.plan_file !== undefined) {
       const accepted = acceptPlan(readPlanJson(config.plan_file), config.environment, config.plan_file);
       defaultPlan = accepted.plan;
       cpuMillis = accepted.environment.resources.cpu_millis;
+      memoryBytes = accepted.environment.resources.memory_bytes;
     }
     await mkdir(config.data_dir, { recursive: true, mode: 0o700 });
     const store = EnvStore.open(config.paths.db);
@@ -106,6 +108,7 @@ export class Environment implements ApiService {
           second: (pid, delay) => holder.env?.telemetry.metrics?.second(pid, delay),
           ended: (pid) => holder.env?.telemetry.metrics?.ended(pid),
         },
+        memoryBytes,
       );
       holder.env = new Environment(config, store, key, started, defaultPlan, options);
       holder.env.recordSwept(started.sweptAtStart ?? []);

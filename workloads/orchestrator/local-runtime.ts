@@ -40,6 +40,8 @@ export async function startRuntime(
   cpuMillis: number,
   onSutEvent: (kind: string, detail: Record<string, unknown>) => void,
   workerLoops?: WorkerLoopSink,
+  /** The environment's memory: with its cores, the local SUT's share (its session cache's size). */
+  memoryBytes?: number,
 ): Promise<StartedRuntime> {
   await mkdir(config.paths.raw, { recursive: true });
   await mkdir(config.paths.scratch, { recursive: true });
@@ -146,6 +148,7 @@ export async function startRuntime(
     storageDir: config.paths.sutStorage,
     work: { cpuMs: sut.cpu_ms, delayMs: sut.delay_ms, errorRate: sut.error_rate },
     ...(clock ? { clock } : {}),
+    ...(memoryBytes !== undefined ? { share: { memoryBytes, cores } } : {}),
     onEvent: onSutEvent,
   });
   await supervisor.start();

@@ -140,8 +140,25 @@ export const CycleSummary = z.strictObject({
       ),
       /** Cores the SUT is entitled to (its CPU bands' 100 %); null without a CPU probe. */
       cores: z.number().positive().nullable().optional(),
-      /** The SUT's CPU seconds a request at saturation; null where not measured. */
+      /**
+       * The SUT's CPU seconds a request: the cost step's where it measured one, else the ramp's
+       * steps that held their rate; null where not measured.
+       */
       cpu_s_per_request: z.number().positive().nullable().optional(),
+      /**
+       * The cost step after the ramp: a rate below the knee held with the phases' connections, its
+       * CPU and responses counted from the end of its first second (steady state).
+       */
+      cost_step: z
+        .strictObject({
+          rps: z.number().positive(),
+          connections: z.number().int().positive(),
+          duration_s: z.number().positive(),
+          requests: z.number().int().positive(),
+          cpu_s: z.number().positive(),
+          cpu_s_per_request: z.number().positive(),
+        })
+        .optional(),
       /**
        * How a relative fraction becomes a rate: `cpu` — that fraction of the cores over the CPU a
        * request costs, at most the saturation; `saturation` — that fraction of the saturation.

@@ -1,11 +1,14 @@
 /**
  * The sample SUT's entry: `node --import tsx workloads/sut/main.ts --port N [--host 127.0.0.1]
- * [--storage DIR] [--cpu-ms N] [--delay-ms N] [--error-rate X] [--bytes N] [--exit-with-parent]`. Prints one JSON line
+ * [--storage DIR] [--cpu-ms N] [--delay-ms N] [--error-rate X] [--bytes N] [--memory-bytes N] [--cores X]
+ * [--session-ttl-ms N] [--exit-with-parent]`. `--memory-bytes` and `--cores` are the share of the
+ * machine the SUT is granted (its environment's): its session cache is sized from them
+ * (`sessionCacheFor`). Prints one JSON line
  * `{"event":"listening","host":…,"port":…,"pid":…}` when it accepts connections (port 0 picks a
  * free one); exits 0 on SIGTERM/SIGINT, 1 when it cannot listen, 2 on bad arguments.
  */
 import { parseArgs } from "node:util";
-import { createSut, type WorkDefaults } from "./server.js";
+import { createSut, DEFAULT_SHARE, sessionCacheFor, type WorkDefaults } from "./server.js";
 import { Journal } from "./storage.js";
 
 function fail(message: string, code: number): never {
@@ -24,6 +27,9 @@ try {
       "delay-ms": { type: "string", default: "0" },
       "error-rate": { type: "string", default: "0" },
       bytes: { type: "string", default: "0" },
+      "memory-bytes": { type: "string", default: String(DEFAULT_SHARE.memoryBytes) },
+      cores: { type: "string", default: String(DEFAULT_SHARE.cores) },
+      "session-ttl-ms": { type: "string", default: "2000" },
       "exit-with-parent": { type: "boolean", default: false },
     },
     strict: true,
@@ -46,12 +52,32 @@ const defaults: WorkDefaults = {
   errorRate: numberArg("error-rate", values["error-rate"], 0, 1),
   bytes: numberArg("bytes", values.bytes, 0, 1_048_576),
 };
+const sessions = sessionCacheFor(
+  {
+    memoryBytes: numberArg("memory-bytes", values["memory-bytes"], 1, 2 ** 50),
+    cores: numberArg("cores", values.cores, 0.001, 4096),
+  },
+  numberArg("session-ttl-ms", values["session-ttl-ms"], 1, 3_600_000),
+);
+// With --expose-gc (the supervisor starts it so) the SUT collects what its expired sessions held.
+const gc = globalThis.gc;
+const collect =
+  typeof gc === "function"
+    ? (): void => {
+        void gc();
+      }
+    : undefined;
 const journal = values.storage === undefined ? undefined : new Journal(values.storage);
 const storageProblem = await journal?.init();
 if (storageProblem)
   process.stderr.write(`${JSON.stringify({ event: "storage_unavailable", message: storageProblem })}\n`);
 
-const { server } = createSut({ defaults, ...(journal ? { journal } : {}) });
+const { server } = createSut({
+  defaults,
+  sessions,
+  ...(collect ? { collect } : {}),
+  ...(journal ? { journal } : {}),
+});
 server.once("error", (error) => fail(`cannot listen on ${values.host}:${port}: ${error.message}`, 1));
 server.listen(port, values.host, () => {
   const address = server.address();

@@ -22,39 +22,165 @@ export interface WorkDefaults {
 }
 
 /**
- * The session cache: every `/work` request opens a session of `bytes` that lives `ttlMs`, at most
- * `maxEntries` of them (the oldest go first). Its memory is the rate served × `ttlMs` × `bytes`, so
- * the SUT's resident memory grows with the load it serves, and never past `maxEntries × bytes`
- * (the default: 20,000 × 4 KiB = 80 MiB) however high the load.
+ * The session cache: every `/work` request opens a session that lives `ttlMs` and holds
+ * `bytesPerCpuSecond` bytes for each CPU second the SUT spent since the previous session opened
+ * (its request's work, and whatever else the process did meanwhile, counted over at most the last
+ * `ttlMs`): a request's state in proportion to what serving it cost. Held for `ttlMs`, the cache is
+ * the SUT's CPU seconds of the last `ttlMs` × `bytesPerCpuSecond`, so its memory follows the load
+ * it serves; it never holds more than `maxBytes` (the oldest sessions go first), however high the
+ * load. `sessionCacheFor` sizes it from the SUT's share of the machine.
  */
 export interface SessionCacheOptions {
   readonly ttlMs: number;
-  readonly maxEntries: number;
-  readonly bytes: number;
+  readonly bytesPerCpuSecond: number;
+  readonly maxBytes: number;
 }
 
-export const DEFAULT_SESSION_CACHE: SessionCacheOptions = { ttlMs: 5000, maxEntries: 20_000, bytes: 4096 };
+/** The share of the machine a SUT is granted (its environment's CPU and memory). */
+export interface ResourceShare {
+  readonly memoryBytes: number;
+  readonly cores: number;
+}
+
+/** The cache's bound as a fraction of the memory share: room left for the process itself. */
+export const SESSION_CACHE_MAX_SHARE = 0.75;
+
+/**
+ * The cache sized so that its share of `memoryBytes` is the SUT's CPU share (of `cores`) over the
+ * last `ttlMs`: `bytesPerCpuSecond = memoryBytes / (cores × ttl)`. A SUT kept 35 % busy holds 35 %
+ * of its memory in sessions, one kept 75 % busy 75 %, which is also the bound (`maxBytes`,
+ * `SESSION_CACHE_MAX_SHARE` of the memory: the process's own ~90 MiB and the garbage collector's
+ * lag fit in the rest).
+ */
+export function sessionCacheFor(share: ResourceShare, ttlMs = 2000): SessionCacheOptions {
+  return {
+    ttlMs,
+    bytesPerCpuSecond: share.memoryBytes / (share.cores * (ttlMs / 1000)),
+    maxBytes: Math.floor(share.memoryBytes * SESSION_CACHE_MAX_SHARE),
+  };
+}
+
+/** A SUT started without its share (tests, a bare `sut`): a quarter of a GiB, one core. */
+export const DEFAULT_SHARE: ResourceShare = { memoryBytes: 256 * 1024 * 1024, cores: 1 };
+export const DEFAULT_SESSION_CACHE: SessionCacheOptions = sessionCacheFor(DEFAULT_SHARE);
+
+/** The process's user + system CPU seconds. */
+const processCpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * The cache's unit of memory: a session holds whole slabs, and an expired session's slabs are
+ * reused. 64 KiB less glibc's chunk header, so that a slab is exactly 16 pages of its own mapping
+ * (the supervisor sets glibc's mmap threshold below it).
+ */
+export const SESSION_SLAB_BYTES = 64 * 1024 - 32;
+/** Slabs of expired sessions kept for the next ones (at most 64 MiB), within the bound. */
+const SPARE_SLABS = 1024;
 
 /**
  * Insertion-ordered (a Map iterates oldest first, and every session is new), so expiry and the
- * bound both remove from the front: O(1) a request. Small enough not to need a cache library.
+ * bound both remove from the front: O(1) a request. A session's bytes accrue as credit and are held
+ * in whole 64 KiB slabs; an expired session's slabs go to a small spare list the next sessions take
+ * from, so in steady state the cache allocates nothing and leaves no garbage (freshly allocated
+ * buffers that died waiting for the collector added 50–110 MiB of RSS above the cache). Small
+ * enough not to need a cache library.
  */
-class SessionCache {
-  private readonly sessions = new Map<number, { at: number; data: Buffer }>();
+export class SessionCache {
+  private readonly sessions = new Map<number, { at: number; slabs: Buffer[] }>();
+  private readonly spares: Buffer[] = [];
   private next = 0;
-  constructor(private readonly options: SessionCacheOptions) {}
+  private heldSlabs = 0;
+  private credit = 0;
+  private released = 0;
+  private lastCpu: number;
+  private lastAt: number | undefined;
+  private readonly maxSlabs: number;
+
+  constructor(
+    private readonly options: SessionCacheOptions,
+    private readonly cpuSeconds: () => number = processCpuSeconds,
+  ) {
+    this.lastCpu = cpuSeconds();
+    this.maxSlabs = Math.floor(options.maxBytes / SESSION_SLAB_BYTES);
+  }
 
   open(now: number): void {
-    if (this.options.maxEntries === 0) return;
-    this.sessions.set(this.next++, { at: now, data: Buffer.alloc(this.options.bytes, this.next & 0xff) });
+    const { ttlMs } = this.options;
+    const cpu = this.cpuSeconds();
+    let spent = Math.max(0, cpu - this.lastCpu);
+    // Only the last ttl counts: the first request after a quiet minute is not charged for it.
+    const elapsed = this.lastAt === undefined ? Infinity : now - this.lastAt;
+    if (elapsed > ttlMs) spent = this.lastAt === undefined ? 0 : spent * (ttlMs / elapsed);
+    this.lastCpu = cpu;
+    this.lastAt = now;
+    this.credit += spent * this.options.bytesPerCpuSecond;
+    const n = Math.min(this.maxSlabs, Math.floor(this.credit / SESSION_SLAB_BYTES));
+    this.credit = Math.min(this.credit - n * SESSION_SLAB_BYTES, SESSION_SLAB_BYTES);
+    this.expire(now, n);
+    const slabs: Buffer[] = [];
+    for (let i = 0; i < n; i++) {
+      const reused = this.spares.pop();
+      // A new slab is filled, so its pages are resident: the memory is really held.
+      if (reused) reused.writeUInt32LE(this.next, 0);
+      slabs.push(reused ?? Buffer.alloc(SESSION_SLAB_BYTES, this.next & 0xff));
+    }
+    this.sessions.set(this.next++, { at: now, slabs });
+    this.heldSlabs += n;
+    this.trimSpares();
+    // The cache's own work (mapping and filling slabs) is not charged to the next session: were
+    // it, a slow allocation would make the next session bigger, and so on (on the loaded 2-core VM
+    // that fed itself until the SUT served 1 request a second).
+    this.lastCpu = n > 0 ? this.cpuSeconds() : cpu;
+  }
+
+  /** The CPU spent meanwhile (a collection) is the cache's own, not a request's: not charged. */
+  discount(): void {
+    this.lastCpu = this.cpuSeconds();
+  }
+
+  /**
+   * Lets the sessions past their lifetime go (and the oldest, while `room` more slabs would not fit
+   * the bound). Called by every request, and by the SUT every second, so a cache whose load
+   * stopped empties too.
+   */
+  expire(now: number, room = 0): void {
     for (const [id, s] of this.sessions) {
-      if (this.sessions.size <= this.options.maxEntries && now - s.at < this.options.ttlMs) break;
+      if (this.heldSlabs + room <= this.maxSlabs && now - s.at < this.options.ttlMs) break;
+      this.heldSlabs -= s.slabs.length;
+      this.spares.push(...s.slabs);
       this.sessions.delete(id);
     }
+    this.trimSpares();
+  }
+
+  /** Bytes handed to the garbage collector since the last call. */
+  takeReleased(): number {
+    const released = this.released;
+    this.released = 0;
+    return released;
+  }
+
+  /**
+   * Spares beyond their allowance (a sixteenth of what is held, at most 64 MiB: none once the load
+   * stopped), or beyond the bound with what is held, go to the collector.
+   */
+  private trimSpares(): void {
+    const allowance = Math.min(SPARE_SLABS, Math.floor(this.heldSlabs / 16));
+    const room = Math.max(0, Math.min(allowance, this.maxSlabs - this.heldSlabs));
+    if (this.spares.length <= room) return;
+    this.released += (this.spares.length - room) * SESSION_SLAB_BYTES;
+    this.spares.length = room;
   }
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Bytes the sessions hold (the spares not counted; they stay within the bound with them). */
+  get bytes(): number {
+    return this.heldSlabs * SESSION_SLAB_BYTES;
   }
 }
 
@@ -63,7 +189,16 @@ export interface SutOptions {
   readonly journal?: Journal;
   /** @default DEFAULT_SESSION_CACHE */
   readonly sessions?: SessionCacheOptions;
+  /**
+   * A full garbage collection (`global.gc`, the SUT runs with `--expose-gc`), asked for when the
+   * cache let 16 MiB or more go in a second: an idle SUT allocates nothing, so nothing else would
+   * collect what its expired sessions held, and its memory would not follow its load down.
+   */
+  readonly collect?: () => void;
 }
+
+/** Released bytes that make the SUT ask for a collection. */
+const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
 
 /** Limits of each `/work` query parameter: [name, default key, min, max]. */
 const WORK_PARAMS = [
@@ -118,7 +253,7 @@ export function createSut(options: SutOptions): Sut {
   const sessions = new SessionCache(sessionOptions);
   const { registry, requests, requestErrors, duration, injected, writes, written } = createSutMetrics(
     () => inflight,
-    () => ({ count: sessions.size, bytes: sessions.size * sessionOptions.bytes }),
+    () => ({ count: sessions.size, bytes: sessions.bytes }),
   );
 
   let errorDebt = 0;
@@ -192,5 +327,13 @@ export function createSut(options: SutOptions): Sut {
     }
   });
   server.keepAliveTimeout = 65_000;
+  const expiry = setInterval(() => {
+    sessions.expire(Date.now());
+    if (sessions.takeReleased() >= COLLECT_AFTER_BYTES && options.collect) {
+      options.collect();
+      sessions.discount();
+    }
+  }, 1000).unref();
+  server.once("close", () => clearInterval(expiry));
   return { server, registry };
 }

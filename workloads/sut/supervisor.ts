@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { WorkDefaults } from "./server.js";
+import type { ResourceShare, WorkDefaults } from "./server.js";
 
 /**
  * Starts the sample SUT as its own process and restarts it whenever it dies (a killed pod comes
@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   readonly port?: number;
   readonly storageDir?: string;
   readonly work?: Partial<WorkDefaults>;
+  /** The machine share the SUT is granted (its session cache is sized from it); absent: the SUT's default. */
+  readonly share?: ResourceShare;
   readonly clock?: FakeClock;
   readonly restartDelayMs?: number;
   readonly maxRestartDelayMs?: number;
@@ -128,20 +130,37 @@ export class SutSupervisor {
 
   private args(): string[] {
     const w = this.options.work ?? {};
-    const args = [...LOADER, MAIN, "--port", String(this.port), "--host", this.host, "--exit-with-parent"];
+    const args = [
+      "--expose-gc",
+      ...LOADER,
+      MAIN,
+      "--port",
+      String(this.port),
+      "--host",
+      this.host,
+      "--exit-with-parent",
+    ];
     if (this.options.storageDir !== undefined) args.push("--storage", this.options.storageDir);
     if (w.cpuMs !== undefined) args.push("--cpu-ms", String(w.cpuMs));
     if (w.delayMs !== undefined) args.push("--delay-ms", String(w.delayMs));
     if (w.errorRate !== undefined) args.push("--error-rate", String(w.errorRate));
     if (w.bytes !== undefined) args.push("--bytes", String(w.bytes));
+    const share = this.options.share;
+    if (share) args.push("--memory-bytes", String(share.memoryBytes), "--cores", String(share.cores));
     return args;
   }
 
   private env(): NodeJS.ProcessEnv {
     const clock = this.options.clock;
-    if (!clock) return process.env;
+    // Every allocation of 32 KiB or more (a session slab: 16 pages) its own mapping, unmapped when
+    // freed: the memory a collected session held goes back to the system, so the SUT's RSS follows
+    // its cache down (glibc otherwise keeps freed chunks in its heap, and raises its threshold as
+    // it frees them).
+    const malloc = { GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=32768" };
+    if (!clock) return { ...process.env, ...malloc };
     return {
       ...process.env,
+      ...malloc,
       LD_PRELOAD: [clock.library, process.env.LD_PRELOAD].filter(Boolean).join(":"),
       FAKETIME_TIMESTAMP_FILE: clock.timestampFile,
       // Read the offset on every clock read, so a change applies at once.

@@ -2,7 +2,8 @@ import type { CyclePlan, PlanEnvironment } from "../../../tiers/plan/schema.js";
 import type { CycleSummary, Sample } from "../../shared/cycle.js";
 import { startHttpLoad } from "../adapters/http-load-run.js";
 import type { LoadEngine } from "../load/engine.js";
-import { CPU_SERIES } from "../sampler/process-sampler.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CPU_SERIES, RSS_SERIES } from "../sampler/process-sampler.js";
 import { sutSampler } from "../sampler/sut-sampler.js";
 import { relativeRate } from "./load-plan.js";
 import type { EnvironmentRuntime } from "./runtime.js";
@@ -41,14 +42,63 @@ export interface CalibrationOptions {
    * rates are fractions of the saturation.
    */
   readonly cpu?: { readonly probe: CpuProbe; readonly cores: number };
+  /**
+   * The cost step, run after the ramp where a CPU probe is given: the rate held for this long at
+   * `costFraction` of the saturation with `costConnections`, its CPU read from the end of its first
+   * second to its end. Its CPU a request is the one the phases aim with. @default 2 × stepMs
+   */
+  readonly costStepMs?: number;
+  /**
+   * Of the saturation: high enough that the SUT serves several requests a wake-up as the middle
+   * and heavy phases make it (what a request costs falls with the rate), below the knee. @default 0.7
+   */
+  readonly costFraction?: number;
+  /**
+   * After the ramp, wait up to this long for the SUT's memory to come back to what it was before
+   * (the sample SUT's session cache lets the ramp's sessions go), so the first phase measures the
+   * SUT and not the calibration's residue. Only where the probe reads the SUT's RSS. @default 10000
+   */
+  readonly settleMs?: number;
+  /** The connections the phases load with (those of the heaviest relative phase). @default connections */
+  readonly costConnections?: number;
   readonly onStep?: (step: CalibrationStep) => void;
 }
 
 async function cpuPct(probe: CpuProbe): Promise<number | undefined> {
+  return (await read(probe)).find((s) => s.series === CPU_SERIES)?.value;
+}
+
+async function read(probe: CpuProbe): Promise<readonly Sample[]> {
   try {
-    return (await probe.sampleNow()).find((s) => s.series === CPU_SERIES)?.value;
+    return await probe.sampleNow();
   } catch {
-    return undefined;
+    return [];
+  }
+}
+
+const rssOf = (samples: readonly Sample[]): number | undefined =>
+  samples.find((s) => s.series === RSS_SERIES)?.value;
+
+/**
+ * Polls the probe until the SUT's RSS is within 25 % (at least 32 MiB) of `before`, at most
+ * `withinMs`; the seconds it took, or null where the RSS is not read or did not come back.
+ */
+async function settle(
+  probe: CpuProbe,
+  before: number | undefined,
+  withinMs: number,
+  signal?: AbortSignal,
+): Promise<number | null> {
+  if (before === undefined || withinMs <= 0) return null;
+  const limit = before + Math.max(32 * 1024 * 1024, before * 0.25);
+  const startedMs = performance.now();
+  for (;;) {
+    const rss = rssOf(await read(probe));
+    if (rss === undefined) return null;
+    const waited = performance.now() - startedMs;
+    if (rss <= limit) return round6(waited / 1000);
+    if (waited >= withinMs || signal?.aborted) return null;
+    await sleep(500, undefined, { signal }).catch(() => undefined);
   }
 }
 
@@ -73,6 +123,7 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
   const cpu = options.cpu;
   let rate = options.startRps ?? 50;
   let broke = false;
+  const rssBefore = cpu ? rssOf(await read(cpu.probe)) : undefined;
   for (let i = 0; i < maxSteps && !options.signal?.aborted; i++) {
     if (cpu) await cpuPct(cpu.probe);
     const startedMs = performance.now();
@@ -112,24 +163,93 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
   }
   const best = Math.max(...steps.map((s) => s.achieved_rps), 0);
   if (best <= 0) throw new Error("calibration: the SUT served no request at any rate");
-  const cost = cpuPerRequest(steps, broke);
+  const costStep =
+    cpu && !options.signal?.aborted
+      ? await steadyCost({
+          url: options.url,
+          connections: options.costConnections ?? options.connections,
+          rps: Math.max(1, Math.round(best * (options.costFraction ?? 0.7))),
+          durationMs: options.costStepMs ?? 2 * stepMs,
+          cpu,
+          load: options.load ?? startHttpLoad,
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : null;
+  const settled =
+    cpu && !options.signal?.aborted
+      ? await settle(cpu.probe, rssBefore, options.settleMs ?? 10_000, options.signal)
+      : null;
+  const rampCost = cpuPerRequest(steps, broke);
+  const cost = costStep?.cpu_s_per_request ?? rampCost;
   const ramp = `open-loop ramp ×2 from ${options.startRps ?? 50} rps, ${stepMs} ms steps, ${options.connections} connections`;
   const end = broke
     ? `broke at step ${steps.length}`
     : `no break within ${steps.length} steps (saturation is at least this)`;
+  const where = costStep
+    ? ` (held ${costStep.rps} rps, ${costStep.connections} connections, after its first second)`
+    : rampCost !== null
+      ? " (the ramp's steps that held their rate)"
+      : "";
   const rates =
     cost === null
       ? cpu
         ? "the SUT's CPU was not measured: rates are fractions of the saturation"
         : "rates are fractions of the saturation"
-      : `SUT CPU ${fmtMs(cost)} ms a request: rates aim at the CPU bands, at most the saturation`;
+      : `SUT CPU ${fmtMs(cost)} ms a request${where}: rates aim at the CPU bands, at most the saturation`;
   return {
     saturation_rps: best,
-    method: `${ramp}; ${end}; ${rates}`,
+    method: `${ramp}; ${end}; ${rates}${settled !== null ? `; the SUT's memory back in ${settled.toFixed(1)} s` : ""}`,
     steps,
     cores: cpu?.cores ?? null,
     cpu_s_per_request: cost,
     rate_basis: cost === null ? "saturation" : "cpu",
+    ...(costStep ? { cost_step: costStep } : {}),
+  };
+}
+
+type CostStep = NonNullable<Calibration["cost_step"]>;
+
+/**
+ * The SUT's CPU a request at a rate held below the knee, in steady state: the probe's CPU from
+ * the end of the run's first second to its end over the responses of those seconds. The ramp's
+ * steps are short and low, so what does not grow with the rate weighs on them (each step's new
+ * connections, the SUT's first second at a new rate); the phases hold their rates for many
+ * seconds, where it does not. Null when the run reported no second, or no CPU or request after it.
+ */
+async function steadyCost(o: {
+  url: string;
+  connections: number;
+  rps: number;
+  durationMs: number;
+  cpu: NonNullable<CalibrationOptions["cpu"]>;
+  load: LoadEngine;
+  signal?: AbortSignal;
+}): Promise<CostStep | null> {
+  const run = o.load({ url: o.url, connections: o.connections, rps: o.rps, durationS: o.durationMs / 1000 });
+  // The first second ends: the probe's baseline, and the responses it held are left out.
+  let first: Promise<{ atMs: number; responses: number } | undefined> | undefined;
+  run.onSecond((s) => {
+    if (first) return;
+    const atMs = performance.now();
+    first = cpuPct(o.cpu.probe).then(() => ({ atMs, responses: s.responses }));
+  });
+  const onAbort = (): void => run.stop();
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  const report = await run.done.finally(() => o.signal?.removeEventListener("abort", onAbort));
+  const start = await first;
+  if (!start || o.signal?.aborted) return null;
+  const pct = await cpuPct(o.cpu.probe);
+  const wallS = (performance.now() - start.atMs) / 1000;
+  const requests = report.totals.requests - start.responses;
+  if (pct === undefined || pct <= 0 || requests <= 0) return null;
+  const cpuS = (pct / 100) * o.cpu.cores * wallS;
+  return {
+    rps: o.rps,
+    connections: o.connections,
+    duration_s: round6(wallS),
+    requests,
+    cpu_s: round6(cpuS),
+    cpu_s_per_request: round9(cpuS / requests),
   };
 }
 
@@ -175,9 +295,22 @@ export async function calibrateEnvironment(
     connections: plan.options.max_connections,
     ...(runtime.load ? { load: runtime.load } : {}),
     cpu: { probe, cores: runtime.cores },
+    costConnections: heaviestConnections(environment) ?? plan.options.max_connections,
     ...overrides,
   });
   return { ...measured, targets: rateTargets(environment, measured) };
+}
+
+/** The connections of the constant relative phase with the largest fraction (its rate matters most). */
+export function heaviestConnections(environment: PlanEnvironment): number | undefined {
+  let best: { fraction: number; connections: number } | undefined;
+  for (const p of environment.phases) {
+    const load = p.load;
+    if (load.kind !== "constant" || load.mode !== "relative") continue;
+    const fraction = load.fraction ?? 0;
+    if (!best || fraction > best.fraction) best = { fraction, connections: load.connections };
+  }
+  return best?.connections;
 }
 
 /** The rate each constant relative-load phase aims at, with the CPU it means and whether it was capped. */
