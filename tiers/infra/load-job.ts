@@ -44,6 +44,19 @@ export const LOAD_WORKER_SERVICE_ACCOUNT = "load-worker";
 /** The label every load Job and its pods carry, valued with the Job's name (sweeps select on it). */
 export const LOAD_JOB_LABEL = "test-tiers/load-job";
 
+/**
+ * The label naming who created a load Job: the creating orchestrator's host name (its pod's name
+ * on a cluster). The start-up sweep deletes only its own host's Jobs and those whose creator pod
+ * is gone, never a Job another live pod (the Deployment, a workflow's load step) is running.
+ */
+export const LOAD_JOB_CREATOR_LABEL = "test-tiers/load-creator";
+
+/** A label value from a host name: at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends. */
+export function creatorLabelValue(host: string): string {
+  const v = host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
+  return v.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "") || "unknown";
+}
+
 /** The ServiceAccount, Role and RoleBinding name that lets an environment's orchestrator run load Jobs. */
 export const LOAD_JOB_RBAC_NAME = "orchestrator-load-jobs";
 

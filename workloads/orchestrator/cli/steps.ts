@@ -36,6 +36,27 @@ function writeVerdict(file: string, verdict: string): void {
 }
 
 /**
+ * SIGTERM / SIGINT during a step's work (Argo stopping the workflow, a pod deleted): aborts
+ * `signal`, so the load it generates stops — its Job deleted, its workers' reports in — instead of
+ * the process dying with the load still running. `interrupted()` says whether it came.
+ */
+function stepInterrupt(step: string): { signal: AbortSignal; interrupted(): boolean; release(): void } {
+  const stop = new AbortController();
+  const onTerm = (): void => stop.abort(new Error(`${step} received SIGTERM`));
+  const onInt = (): void => stop.abort(new Error(`${step} received SIGINT`));
+  process.once("SIGTERM", onTerm);
+  process.once("SIGINT", onInt);
+  return {
+    signal: stop.signal,
+    interrupted: () => stop.signal.aborted,
+    release: () => {
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+    },
+  };
+}
+
+/**
  * The step commands a workflow engine calls: start-cycle, run-test, run-faults, report-result, gate,
  * finish-cycle.
  */
@@ -59,7 +80,18 @@ export function registerStepCommands(program: Command, run: Run): void {
             env.store.createCycle(cycleId, environment.id, plan, new Date().toISOString());
           let saturation = env.store.getCycle(cycleId)!.calibration?.saturation_rps ?? null;
           if (plan.options.load_mode === "relative" && saturation === null) {
-            const c = await calibrateEnvironment(env.runtime, plan, environment);
+            const interrupt = stepInterrupt("start-cycle");
+            let c;
+            try {
+              c = await calibrateEnvironment(env.runtime, plan, environment, { signal: interrupt.signal });
+            } finally {
+              interrupt.release();
+            }
+            // An interrupted calibration is not the SUT's: nothing is recorded, a retry calibrates.
+            if (interrupt.interrupted()) {
+              emitJson({ event: "interrupted", cycle_id: cycleId, step: "start-cycle" });
+              return ExitCode.Interrupted;
+            }
             env.store.setCalibration(cycleId, c);
             saturation = c.saturation_rps;
           }
@@ -109,7 +141,9 @@ export function registerStepCommands(program: Command, run: Run): void {
               )
             : undefined;
           sampler?.start();
+          const interrupt = stepInterrupt("run-test");
           const result = await runTest(found.test, plan.contracts, {
+            signal: interrupt.signal,
             cycleId: flags.cycle,
             environment: environment.id,
             phase: found.phase.name,
@@ -119,8 +153,13 @@ export function registerStepCommands(program: Command, run: Run): void {
             ...(env.runtime.iperf3Server ? { iperf3Server: env.runtime.iperf3Server } : {}),
             tools: environment.tools,
             ...(env.runtime.load ? { load: env.runtime.load } : {}),
-          });
+          }).finally(() => interrupt.release());
           await sampler?.stop();
+          // Stopped part-way, the result is not the test's: nothing is committed, a retry runs it.
+          if (interrupt.interrupted()) {
+            emitJson({ event: "interrupted", test_id: flags.test, step: "run-test" });
+            return ExitCode.Interrupted;
+          }
           const attempt =
             env.store.phases(flags.cycle).find((p) => p.name === found.phase.name)?.attempt ?? 1;
           env.store.insertSamples(flags.cycle, attempt, samples);

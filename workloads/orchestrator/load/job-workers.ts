@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { BatchV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
-import { LOAD_JOB_LABEL, loadJobParallelism, renderLoadJob } from "../../../tiers/infra/load-job.js";
+import {
+  creatorLabelValue,
+  LOAD_JOB_CREATOR_LABEL,
+  LOAD_JOB_LABEL,
+  loadJobParallelism,
+  renderLoadJob,
+} from "../../../tiers/infra/load-job.js";
 import type { HttpLoadOptions, HttpLoadRun, LoadReport, SecondListener } from "../adapters/http-load-run.js";
 import type { LatencyHistogram } from "../adapters/latency-histogram.js";
 import { describeKubeError, type KubeContext } from "../kube/context.js";
@@ -29,6 +36,8 @@ export interface JobWorkersOptions {
   readonly giveUpGraceMs?: number;
   /** How often the pods are listed. @default 1000 */
   readonly pollMs?: number;
+  /** Who creates the Jobs (LOAD_JOB_CREATOR_LABEL). @default this host's name: the pod's, in a cluster */
+  readonly creator?: string;
   /** Labels on the Job and its pods besides the engine's own (environment, cycle). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Told each pod's event-loop delay of every second it reports, and when it has ended (/metrics). */
@@ -272,7 +281,7 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
       ...(options.timeoutS !== undefined ? { timeoutS: options.timeoutS } : {}),
       startAtMs,
       startAllowanceS: allowanceS,
-      ...(job.labels ? { labels: job.labels } : {}),
+      labels: { ...job.labels, [LOAD_JOB_CREATOR_LABEL]: creatorLabelValue(job.creator ?? hostname()) },
     });
     try {
       await batch.createNamespacedJob({ namespace, body });
@@ -388,15 +397,31 @@ export function jobWorkersEngine(job: JobWorkersOptions): LoadEngine {
 
 /**
  * Load Jobs a previous run of this orchestrator left (it was killed before it could delete them):
- * deleted at start, with their pods, so no stale load reaches the SUT. Returns their names.
+ * deleted at start, with their pods, so no stale load reaches the SUT. Only its own — created from
+ * this host (a restarted container keeps its pod's name) — and those whose creator pod no longer
+ * exists in the namespace; a Job another live pod created (the Deployment's while a workflow step
+ * starts, or the other way round) is left to it. Returns the names deleted.
  */
-export async function sweepLoadJobs(kube: KubeContext): Promise<string[]> {
+export async function sweepLoadJobs(kube: KubeContext, creator: string = hostname()): Promise<string[]> {
   const batch = kube.config.makeApiClient(BatchV1Api);
+  const core = kube.config.makeApiClient(CoreV1Api);
+  const me = creatorLabelValue(creator);
   const list = await batch.listNamespacedJob({ namespace: kube.namespace, labelSelector: LOAD_JOB_LABEL });
   const names: string[] = [];
   for (const j of list.items) {
     const n = j.metadata?.name;
     if (!n) continue;
+    const by = j.metadata?.labels?.[LOAD_JOB_CREATOR_LABEL];
+    if (by !== undefined && by !== me) {
+      let alive = true;
+      try {
+        await core.readNamespacedPod({ name: by, namespace: kube.namespace });
+      } catch (error) {
+        if (describeKubeError(error).status !== 404) throw error;
+        alive = false;
+      }
+      if (alive) continue;
+    }
     try {
       await batch.deleteNamespacedJob({
         name: n,

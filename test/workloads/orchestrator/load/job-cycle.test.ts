@@ -50,34 +50,30 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runCycle(
-  name: string,
-  plan: unknown,
+/** An orchestrator command as the cluster target runs it: external SUT, load Jobs, the stand-in's API. */
+function orchestrator(
+  args: readonly string[],
   onLine?: (line: string, kill: () => void) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const planFile = join(dir, `${name}.json`);
-  writeFileSync(planFile, JSON.stringify(plan));
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [BIN, "run-cycle", planFile, "--cycle-id", name, "--data-dir", join(dir, name), "--env", "env-1"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          TIERS_SUT_URL: sut.url,
-          TIERS_KUBECONFIG: kubeconfig,
-          TIERS_LOAD_JOB_IMAGE: "ghcr.io/test-tiers/orchestrator:0.1.0",
-          TIERS_LOAD_JOB_START_S: "6",
-          // Small enough that the phases' rates need more than one pod.
-          TIERS_LOAD_WORKER_CAPACITY_RPS: "4",
-          TIERS_LOAD_JOB_MAX_WORKERS: "3",
-        },
+): Promise<{ code: number | null; stdout: string; stderr: string }> & { kill(): void } {
+  let stop: () => void = () => undefined;
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        TIERS_SUT_URL: sut.url,
+        TIERS_KUBECONFIG: kubeconfig,
+        TIERS_LOAD_JOB_IMAGE: "ghcr.io/test-tiers/orchestrator:0.1.0",
+        TIERS_LOAD_JOB_START_S: "6",
+        // Small enough that the phases' rates need more than one pod.
+        TIERS_LOAD_WORKER_CAPACITY_RPS: "4",
+        TIERS_LOAD_JOB_MAX_WORKERS: "3",
       },
-    );
+    });
     let stdout = "";
     let stderr = "";
     const kill = () => child.kill("SIGTERM");
+    stop = kill;
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
@@ -89,6 +85,20 @@ function runCycle(
       resolve({ code, stdout, stderr });
     });
   });
+  return Object.assign(done, { kill: () => stop() });
+}
+
+function runCycle(
+  name: string,
+  plan: unknown,
+  onLine?: (line: string, kill: () => void) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const planFile = join(dir, `${name}.json`);
+  writeFileSync(planFile, JSON.stringify(plan));
+  return orchestrator(
+    ["run-cycle", planFile, "--cycle-id", name, "--data-dir", join(dir, name), "--env", "env-1"],
+    onLine,
+  );
 }
 
 const jobBodies = () =>
@@ -168,5 +178,57 @@ describe("run-cycle with its load as Indexed Jobs", () => {
     const config = new KubeConfig();
     config.loadFromFile(kubeconfig);
     expect(config.getCurrentUser()?.token).toBe(TOKEN);
+  }, 240_000);
+
+  it("SIGTERM during a workflow's load step deletes its Job and commits nothing; the retry commits", async () => {
+    const plan = testPlan({ tier: "base", time_scale: "0.02", load_mode: "absolute", load_scale: "0.01" });
+    const planFile = join(dir, "step.json");
+    writeFileSync(planFile, JSON.stringify(plan));
+    const base = ["--data-dir", join(dir, "step"), "--env", "env-1"];
+    const started = await orchestrator(["start-cycle", planFile, "--cycle-id", "step-1", ...base]);
+    expect(started.code, started.stderr).toBe(0);
+    const phase = plan.environments[0]!.phases.find((p) => p.load.kind !== "none")!;
+    const before = jobBodies().length;
+    const step = orchestrator([
+      "run-test",
+      planFile,
+      "--cycle",
+      "step-1",
+      "--test",
+      `${phase.name}/load`,
+      ...base,
+    ]);
+    // The step's Job is up and its pods run: stop the step as Argo would.
+    await vi.waitFor(() => expect(jobBodies().length > before && jobs.live() > 0).toBe(true), {
+      timeout: 60_000,
+      interval: 100,
+    });
+    step.kill();
+    const term = await step;
+    expect(term.code, term.stderr.slice(-1500)).toBe(130);
+    expect(term.stdout).toContain('"event":"interrupted"');
+    expect(term.stderr).not.toMatch(/\n\s+at /);
+    expect(api.objects("jobs", NS)).toStrictEqual([]);
+    await vi.waitFor(() => expect(jobs.live()).toBe(0), { timeout: 20_000, interval: 100 });
+    const committed = () => {
+      const store = EnvStore.open(join(dir, "step", "env.db"));
+      try {
+        return [...store.results("step-1")].map((r) => r.test_id);
+      } finally {
+        store.close();
+      }
+    };
+    expect(committed()).toStrictEqual([]);
+    const retry = await orchestrator([
+      "run-test",
+      planFile,
+      "--cycle",
+      "step-1",
+      "--test",
+      `${phase.name}/load`,
+      ...base,
+    ]);
+    expect(retry.code, retry.stderr.slice(-1500)).toBe(0);
+    expect(committed()).toStrictEqual([`${phase.name}/load`]);
   }, 240_000);
 });

@@ -8,12 +8,18 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { jobProblems } from "../../../../policies/lib/jobs.js";
-import { LOAD_JOB_LABEL, LOAD_JOB_RULES, LOAD_JOB_TTL_S } from "../../../../tiers/infra/load-job.js";
+import {
+  creatorLabelValue,
+  LOAD_JOB_CREATOR_LABEL,
+  LOAD_JOB_LABEL,
+  LOAD_JOB_RULES,
+  LOAD_JOB_TTL_S,
+} from "../../../../tiers/infra/load-job.js";
 import { parseHttpLoad } from "../../../../workloads/orchestrator/adapters/http-load.js";
 import type { LoadReport } from "../../../../workloads/orchestrator/adapters/http-load-run.js";
 import type { KubeContext } from "../../../../workloads/orchestrator/kube/context.js";
@@ -384,6 +390,34 @@ describe("load as an Indexed Job", () => {
     expect(report.workers!.every((w) => w.requests > 0)).toBe(true);
     await gone(c);
     expect(await sweepLoadJobs(c.kube)).toStrictEqual([]);
+    // Another creator's Job: left while its pod lives, swept once it is gone.
+    const other = (name: string, creator: string) =>
+      c.api.put("batch", "jobs", {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: {
+          name,
+          namespace: NS,
+          labels: { [LOAD_JOB_LABEL]: name, [LOAD_JOB_CREATOR_LABEL]: creator },
+        },
+      });
+    c.api.put("", "pods", { metadata: { name: "orchestrator-7d9f-abcde", namespace: NS } });
+    other("load-of-a-live-pod", "orchestrator-7d9f-abcde");
+    other("load-of-a-gone-pod", "cycle-wf-run-load-123");
+    expect(await sweepLoadJobs(c.kube)).toStrictEqual(["load-of-a-gone-pod"]);
+    expect(c.api.objects("jobs", NS).map((j) => j.metadata.name)).toStrictEqual(["load-of-a-live-pod"]);
+    c.api.remove("", "pods", NS, "orchestrator-7d9f-abcde");
+    expect(await sweepLoadJobs(c.kube)).toStrictEqual(["load-of-a-live-pod"]);
+    // The Jobs this engine creates say who created them.
+    expect(
+      jobCreates(c.api).every(
+        (r) =>
+          (r.body as { metadata: { labels: Record<string, string> } }).metadata.labels[
+            LOAD_JOB_CREATOR_LABEL
+          ] === creatorLabelValue(hostname()),
+      ),
+    ).toBe(true);
+    expect(creatorLabelValue("-Pod_name.with:odd/chars-")).toBe("Pod_name.with-odd-chars");
     // Pods carry the completion index and the Job's label, which the engine selects on.
     expect(
       c.api.requests.some(
