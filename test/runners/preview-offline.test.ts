@@ -37,7 +37,7 @@ describe("tiers preview-offline", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^aws:eks\/nodeGroup:NodeGroup +1$/));
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^154 resources: 141 cloud\/cluster objects, 9 components, 4 providers; program /,
+        /^156 resources: 143 cloud\/cluster objects, 9 components, 4 providers; program /,
       ),
     );
   });
