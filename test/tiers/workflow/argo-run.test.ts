@@ -423,7 +423,9 @@ describe("a plan with faults, run step by step as Argo runs it, against Chaos Me
  * them. The gates on what the SUT answers (error rate, latency, sut_down) stay.
  */
 function jobsPlan(): CyclePlan {
-  const plan = testPlan({ tier: "base", time_scale: "0.005", load_scale: "0.1", load_mode: "relative" });
+  // Absolute: the seed's rates scaled, no calibration (a calibration through Jobs is a Job per ramp
+  // step, minutes here; start-cycle's calibration through Jobs is job-cycle.test.ts's).
+  const plan = testPlan({ tier: "base", time_scale: "0.005", load_scale: "0.1", load_mode: "absolute" });
   const machine = new Set(["iperf3", "fio", "stress-ng"]);
   const environments = plan.environments.map((env) => ({
     ...env,
@@ -470,7 +472,7 @@ describe("the load steps, run step by step as Argo runs them, as Indexed Jobs th
     await api?.close();
   });
 
-  it("runs start-cycle's calibration and every load segment as Jobs of load-worker pods, with run-cycle's record under the same Job engine", async () => {
+  it("runs every load segment as Jobs of load-worker pods, with run-cycle's record under the same Job engine", async () => {
     const plan = jobsPlan();
     const env = plan.environments[0]!;
     const image = "ghcr.io/test-tiers/orchestrator:0.1.0";
@@ -480,7 +482,7 @@ describe("the load steps, run step by step as Argo runs them, as Indexed Jobs th
       ...loadJobEnv(image, 3).map((e) =>
         e.name === "TIERS_LOAD_WORKER_CAPACITY_RPS" ? { ...e, value: "4" } : e,
       ),
-      { name: "TIERS_LOAD_JOB_START_S", value: "6" },
+      { name: "TIERS_LOAD_JOB_START_S", value: "3" },
     ];
     const cluster: ClusterAccess = {
       // As the environment renders it with room for load workers (workflow-options.ts).
@@ -504,36 +506,30 @@ describe("the load steps, run step by step as Argo runs them, as Indexed Jobs th
     expect(workflow, out.why).toStrictEqual(runCycle);
     expect(workflow.cycle).toStrictEqual({ status: "completed", verdict: "passed", reason: null });
 
-    // The load-generating steps, and only they, had the ServiceAccount's token: start-cycle (its
-    // calibration) and one run-load step per load segment, each running that segment's id.
+    // The load-generating steps, and only they, had the ServiceAccount's token: one run-load step
+    // per load segment, each running that segment's id (start-cycle calibrates nothing here).
     const loadIds = env.phases.flatMap((p) =>
       phaseStepIds(p).filter((id) => id.startsWith(`${p.name}/load`)),
     );
     expect(loadIds.length).toBeGreaterThan(0);
     const loadSteps = run.steps.filter((s) => s.template === LOAD_STEP_TEMPLATE);
     expect(loadSteps.map((s) => s.args[s.args.indexOf("--test") + 1])).toStrictEqual(loadIds);
-    expect(run.steps.filter((s) => s.serviceAccountToken).map((s) => s.template)).toStrictEqual([
-      "start-cycle",
-      ...loadIds.map(() => LOAD_STEP_TEMPLATE),
-    ]);
+    expect(run.steps.filter((s) => s.serviceAccountToken).map((s) => s.template)).toStrictEqual(
+      loadIds.map(() => LOAD_STEP_TEMPLATE),
+    );
     const others = run.steps.filter((s) => s.template === "run-test");
     expect(others.length).toBeGreaterThan(0);
 
-    // Every Job of the workflow was created while start-cycle or a load step ran: the calibration's
-    // ramp one Job a step, each load segment at least one; some needed more than one pod.
+    // Every Job of the workflow was created while a load step ran, each segment at least one; some
+    // needed more than one pod.
     const workflowEnd = run.steps.at(-1)!.endedMs;
     const wfJobs = jobsCreated.filter((j) => j.atMs <= workflowEnd);
     const within = (s: { startedMs: number; endedMs: number }) =>
       wfJobs.filter((j) => j.atMs >= s.startedMs && j.atMs <= s.endedMs);
-    const start = run.steps.find((s) => s.template === "start-cycle")!;
     const wfStore = EnvStore.open(join(dir, "jobs", "workflow", "env.db"));
     try {
-      const calibration = wfStore.getCycle("jobs-wf")!.calibration!;
-      expect(calibration.steps.length).toBeGreaterThan(0);
-      // At least its ramp's steps (the calibration may load more, after the ramp).
-      expect(within(start).length).toBeGreaterThanOrEqual(calibration.steps.length);
       for (const s of loadSteps) expect(within(s).length, s.path).toBeGreaterThanOrEqual(1);
-      expect(wfJobs).toHaveLength(within(start).length + loadSteps.reduce((n, s) => n + within(s).length, 0));
+      expect(wfJobs).toHaveLength(loadSteps.reduce((n, s) => n + within(s).length, 0));
       expect(wfJobs.some((j) => j.parallelism > 1)).toBe(true);
 
       // Each segment's Result came from the Job's pods: its merged output names each worker's pod,

@@ -64,7 +64,7 @@ function orchestrator(
         TIERS_SUT_URL: sut.url,
         TIERS_KUBECONFIG: kubeconfig,
         TIERS_LOAD_JOB_IMAGE: "ghcr.io/test-tiers/orchestrator:0.1.0",
-        TIERS_LOAD_JOB_START_S: "6",
+        TIERS_LOAD_JOB_START_S: "4",
         // Small enough that the phases' rates need more than one pod.
         TIERS_LOAD_WORKER_CAPACITY_RPS: "4",
         TIERS_LOAD_JOB_MAX_WORKERS: "3",
