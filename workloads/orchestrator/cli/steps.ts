@@ -35,12 +35,36 @@ function writeVerdict(file: string, verdict: string): void {
   }
 }
 
+/** The plan environment's phase `--phase` names, or a config error listing the phases there are. */
+function phaseOf<E extends { readonly phases: readonly { readonly name: string }[] }>(
+  environment: E,
+  name: string,
+): E["phases"][number] {
+  const phase = environment.phases.find((p) => p.name === name);
+  if (!phase)
+    throw new ConfigError([
+      {
+        file: "command line",
+        path: "--phase",
+        message: `the plan has no phase ${name}`,
+        expected: environment.phases.map((p) => p.name).join(", "),
+      },
+    ]);
+  return phase;
+}
+
 /**
  * SIGTERM / SIGINT during a step's work (Argo stopping the workflow, a pod deleted): aborts
  * `signal`, so the load it generates stops — its Job deleted, its workers' reports in — instead of
  * the process dying with the load still running. `interrupted()` says whether it came.
  */
-function stepInterrupt(step: string): { signal: AbortSignal; interrupted(): boolean; release(): void } {
+function stepInterrupt(step: string): {
+  signal: AbortSignal;
+  interrupted(): boolean;
+  /** Aborts the step's work for another reason (a failure that must end the rest). */
+  abort(reason: unknown): void;
+  release(): void;
+} {
   const stop = new AbortController();
   const onTerm = (): void => stop.abort(new Error(`${step} received SIGTERM`));
   const onInt = (): void => stop.abort(new Error(`${step} received SIGINT`));
@@ -49,6 +73,7 @@ function stepInterrupt(step: string): { signal: AbortSignal; interrupted(): bool
   return {
     signal: stop.signal,
     interrupted: () => stop.signal.aborted,
+    abort: (reason) => stop.abort(reason),
     release: () => {
       process.off("SIGTERM", onTerm);
       process.off("SIGINT", onInt);
@@ -188,16 +213,7 @@ export function registerStepCommands(program: Command, run: Run): void {
       run(async () => {
         const config = configFrom(flags);
         const { environment } = await readPlan(planFile, config.environment);
-        const phase = environment.phases.find((p) => p.name === flags.phase);
-        if (!phase)
-          throw new ConfigError([
-            {
-              file: "command line",
-              path: "--phase",
-              message: `the plan has no phase ${flags.phase}`,
-              expected: environment.phases.map((p) => p.name).join(", "),
-            },
-          ]);
+        const phase = phaseOf(environment, flags.phase);
         // Before the environment (and its Kubernetes client) opens: the cycle, and whether a
         // previous try already ran the schedule to its end (a retried step does not run it again).
         const { EnvStore } = await import("../storage/env-store.js");
@@ -234,12 +250,7 @@ export function registerStepCommands(program: Command, run: Run): void {
             },
           ]);
         const env = await Environment.open(config);
-        const stop = new AbortController();
-        const interrupt = (signal: string): void => stop.abort(new Error(`run-faults received ${signal}`));
-        const onTerm = (): void => interrupt("SIGTERM");
-        const onInt = (): void => interrupt("SIGINT");
-        process.once("SIGTERM", onTerm);
-        process.once("SIGINT", onInt);
+        const interrupt = stepInterrupt("run-faults");
         const emit = (e: CycleEvent): void => env.store.appendEvent(flags.cycle, e);
         const event = (kind: string, detail: Record<string, unknown>): void =>
           emit({ ts_ms: Date.now(), phase: phase.name, kind, detail });
@@ -251,14 +262,14 @@ export function registerStepCommands(program: Command, run: Run): void {
             phase,
             runtime: env.runtime,
             startedAtMs,
-            signal: stop.signal,
+            signal: interrupt.signal,
             emit,
           });
           try {
             await faults.done;
           } catch (error) {
             // An undo failed: end the others' windows now, let them undo, then fail the step.
-            stop.abort(error);
+            interrupt.abort(error);
             await faults.done.catch(() => undefined);
             throw error;
           } finally {
@@ -270,7 +281,7 @@ export function registerStepCommands(program: Command, run: Run): void {
           );
           const count = (kind: string): number =>
             recorded.filter((e) => e.kind === kind && e.ts_ms >= startedAtMs).length;
-          const interrupted = stop.signal.aborted;
+          const interrupted = interrupt.interrupted();
           if (!interrupted) event(FAULTS_ENDED, { attempt });
           emitJson({
             event: "faults",
@@ -284,8 +295,7 @@ export function registerStepCommands(program: Command, run: Run): void {
           });
           return interrupted ? ExitCode.Interrupted : ExitCode.Ok;
         } finally {
-          process.off("SIGTERM", onTerm);
-          process.off("SIGINT", onInt);
+          interrupt.release();
           await env.close();
         }
       }),
@@ -342,16 +352,7 @@ export function registerStepCommands(program: Command, run: Run): void {
       run(async () => {
         const config = configFrom(flags);
         const { environment } = await readPlan(planFile, config.environment);
-        const phase = environment.phases.find((p) => p.name === flags.phase);
-        if (!phase)
-          throw new ConfigError([
-            {
-              file: "command line",
-              path: "--phase",
-              message: `the plan has no phase ${flags.phase}`,
-              expected: environment.phases.map((p) => p.name).join(", "),
-            },
-          ]);
+        const phase = phaseOf(environment, flags.phase);
         const { EnvStore } = await import("../storage/env-store.js");
         const store = EnvStore.open(config.paths.db);
         try {

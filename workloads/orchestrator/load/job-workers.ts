@@ -8,13 +8,13 @@ import {
   loadJobParallelism,
   renderLoadJob,
 } from "../../../tiers/infra/load-job.js";
-import type { HttpLoadOptions, HttpLoadRun, LoadReport, SecondListener } from "../adapters/http-load-run.js";
+import type { HttpLoadOptions, HttpLoadRun, LoadReport } from "../adapters/http-load-run.js";
 import type { LatencyHistogram } from "../adapters/latency-histogram.js";
 import { describeKubeError, type KubeContext } from "../kube/context.js";
 import { readPodLog, type PodLogRead } from "../kube/pod-log.js";
 import type { LoadEngine } from "./engine.js";
-import type { WorkerLoopSink } from "./local-workers.js";
-import { mergeOutcomes, SecondMerger, splitLoad, type WorkerOutcome } from "./merge.js";
+import { tell, type WorkerLoopSink } from "./local-workers.js";
+import { mergeOutcomes, liveSeconds, splitLoad, type WorkerOutcome } from "./merge.js";
 import { MAX_LINE_BYTES, readWorkerLine, type WorkerReport, type WorkerSecond } from "./protocol.js";
 
 /** The annotation (and, from Kubernetes 1.28, label) holding an Indexed Job pod's completion index. */
@@ -124,19 +124,7 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
     }
   };
 
-  const listeners: SecondListener[] = [];
-  const merger = new SecondMerger(
-    shares.map((s) => s.index),
-    (s, h) => {
-      for (const l of listeners) {
-        try {
-          l(s, h);
-        } catch {
-          // A listener's failure must not stop the load.
-        }
-      }
-    },
-  );
+  const { merger, onSecond } = liveSeconds(shares.map((s) => s.index));
   const workers: WorkerState[] = shares.map((s) => ({
     index: s.index,
     pod: undefined,
@@ -158,18 +146,11 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
   let deleted: Promise<void> | undefined;
   let wake: () => void = () => undefined;
 
-  const loop = (call: (sink: WorkerLoopSink) => void): void => {
-    try {
-      if (job.eventLoop) call(job.eventLoop);
-    } catch {
-      // what the sink does with it is its own affair
-    }
-  };
   const end = (w: WorkerState, problem?: string): void => {
     if (w.ended) return;
     if (problem !== undefined && w.problem === undefined) w.problem = problem;
     w.ended = true;
-    if (w.pod !== undefined) loop((sink) => sink.ended(w.pod!));
+    if (w.pod !== undefined) tell(job.eventLoop, (sink) => sink.ended(w.pod!));
     merger.ended(w.index);
     wake();
   };
@@ -198,7 +179,8 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
       // A log read again after a broken stream repeats what was taken: skip it.
       if (v.second <= w.lastSecond || w.report) return;
       w.lastSecond = v.second;
-      if (v.event_loop && w.pod !== undefined) loop((sink) => sink.second(w.pod!, v.event_loop!));
+      if (v.event_loop && w.pod !== undefined)
+        tell(job.eventLoop, (sink) => sink.second(w.pod!, v.event_loop!));
       const part = { ...v, hist: read.histogram! };
       w.seconds.push(part);
       merger.add(part);
@@ -378,7 +360,7 @@ export function startJobWorkers(options: HttpLoadOptions, job: JobWorkersOptions
 
   const done = run();
   return {
-    onSecond: (l) => listeners.push(l),
+    onSecond,
     stop: () => {
       if (stoppedEarly) return;
       stoppedEarly = true;

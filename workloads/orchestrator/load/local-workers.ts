@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
-import type { HttpLoadOptions, HttpLoadRun, LoadReport, SecondListener } from "../adapters/http-load-run.js";
+import type { HttpLoadOptions, HttpLoadRun, LoadReport } from "../adapters/http-load-run.js";
 import type { LatencyHistogram } from "../adapters/latency-histogram.js";
 import { startRunning, type Running } from "../process/spawn.js";
 import type { LoadEngine } from "./engine.js";
-import { mergeOutcomes, SecondMerger, splitLoad, type WorkerOutcome, type WorkerShare } from "./merge.js";
+import { mergeOutcomes, liveSeconds, splitLoad, type WorkerOutcome, type WorkerShare } from "./merge.js";
 import { readWorkerLine, type EventLoopDelay, type WorkerReport, type WorkerSecond } from "./protocol.js";
 
 /**
@@ -35,8 +35,8 @@ export interface LocalWorkersOptions {
   readonly eventLoop?: WorkerLoopSink;
 }
 
-/** A sink's failure must not stop the load. */
-function tell(sink: WorkerLoopSink | undefined, call: (sink: WorkerLoopSink) => void): void {
+/** Tells the sink, if any; a sink's failure must not stop the load (shared by both engines). */
+export function tell(sink: WorkerLoopSink | undefined, call: (sink: WorkerLoopSink) => void): void {
   if (!sink) return;
   try {
     call(sink);
@@ -84,19 +84,7 @@ function workerArgs(options: HttpLoadOptions, share: WorkerShare, local: LocalWo
  */
 export function startLocalWorkers(options: HttpLoadOptions, local: LocalWorkersOptions): HttpLoadRun {
   const shares = splitLoad(options, local.workers);
-  const listeners: SecondListener[] = [];
-  const merger = new SecondMerger(
-    shares.map((s) => s.index),
-    (s, h) => {
-      for (const l of listeners) {
-        try {
-          l(s, h);
-        } catch {
-          // A listener's failure must not stop the load.
-        }
-      }
-    },
-  );
+  const { merger, onSecond } = liveSeconds(shares.map((s) => s.index));
   let stoppedEarly = false;
   const state = shares.map((share) => ({
     share,
@@ -205,7 +193,7 @@ export function startLocalWorkers(options: HttpLoadOptions, local: LocalWorkersO
   });
 
   return {
-    onSecond: (l) => listeners.push(l),
+    onSecond,
     stop: () => {
       if (stoppedEarly) return;
       stoppedEarly = true;

@@ -3,6 +3,7 @@ import {
   type HttpLoadOptions,
   type LoadReport,
   type LoadSecond,
+  type SecondListener,
   type WorkerPart,
 } from "../adapters/http-load-run.js";
 import { LatencyHistogram, type SerializedHistogram } from "../adapters/latency-histogram.js";
@@ -228,4 +229,25 @@ export class SecondMerger {
       this.next += 1;
     }
   }
+}
+
+/**
+ * A run's live seconds over its workers `indexes`: the merger the engine feeds, and `onSecond` to
+ * add listeners, each told every merged second (a listener's failure does not stop the load).
+ */
+export function liveSeconds(indexes: readonly number[]): {
+  readonly merger: SecondMerger;
+  readonly onSecond: (listener: SecondListener) => void;
+} {
+  const listeners: SecondListener[] = [];
+  const merger = new SecondMerger(indexes, (s, h) => {
+    for (const l of listeners) {
+      try {
+        l(s, h);
+      } catch {
+        // A listener's failure must not stop the load.
+      }
+    }
+  });
+  return { merger, onSecond: (l) => listeners.push(l) };
 }
